@@ -1,0 +1,146 @@
+import type { MetricFamily } from '../model/families.js';
+import { ACCEPTED, type ConsumeResult, type MetricBatch, type MetricsConsumer, type TraceBatch, type TracesConsumer } from '../pipeline/consumer.js';
+import type { AggregationConfig } from './config.js';
+import { GoldenMetrics } from './golden/golden-metrics.js';
+import type { SeriesTable } from './series-table.js';
+import { ServiceGraph } from './service-graph/service-graph.js';
+import { SpanMetrics } from './span-metrics/span-metrics.js';
+import { recordEdge, recordInboundSpans } from './traffic/span-traffic.js';
+import { TrafficStore } from './traffic/traffic-store.js';
+
+/** Milliseconds since the epoch; injected so that tests control time. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * The aggregation stage: consumes every accepted span and metric point and keeps span metrics,
+ * the service graph, golden metrics and the query API's windows up to date. It never refuses
+ * and never waits; what it cannot hold (cardinality, store size) it counts.
+ *
+ * Time-driven work (expiring half-edges, sweeping idle series) happens in `tick()`, which the
+ * collector calls every second and tests call directly.
+ */
+export class Aggregator implements TracesConsumer, MetricsConsumer {
+  readonly traffic: TrafficStore;
+  private readonly spanMetrics: SpanMetrics | undefined;
+  private readonly serviceGraph: ServiceGraph | undefined;
+  private readonly golden: GoldenMetrics | undefined;
+  private lastSweep: number;
+
+  constructor(
+    private readonly config: AggregationConfig,
+    private readonly clock: Clock = systemClock,
+  ) {
+    const startedAt = clock.now();
+    this.lastSweep = startedAt;
+    const max = config.max_series_per_metric;
+    this.traffic = new TrafficStore({
+      slotMs: config.windows.slot,
+      maxWindowMs: config.windows.max_window,
+      bounds: config.golden.histogram_buckets.map((ms) => ms / 1000),
+      maxEntities: config.windows.max_entities,
+      startedAt,
+    });
+    if (config.span_metrics.enabled) this.spanMetrics = new SpanMetrics(config.span_metrics, max);
+    if (config.service_graph.enabled) {
+      this.serviceGraph = new ServiceGraph(config.service_graph, max, (edge) => recordEdge(this.traffic, edge, this.clock.now()));
+    }
+    if (config.golden.enabled) {
+      this.golden = new GoldenMetrics(config.golden, max, this.traffic, BigInt(startedAt) * 1_000_000n);
+    }
+  }
+
+  consumeTraces(batch: TraceBatch): ConsumeResult {
+    const now = this.clock.now();
+    const rs = batch.data.resourceSpans;
+    this.spanMetrics?.add(rs, now);
+    this.serviceGraph?.add(rs, now);
+    recordInboundSpans(this.traffic, rs, now);
+    return ACCEPTED;
+  }
+
+  consumeMetrics(batch: MetricBatch): ConsumeResult {
+    this.golden?.add(batch.data.resourceMetrics, this.clock.now());
+    return ACCEPTED;
+  }
+
+  /** Expires pending half-edges; once a minute also sweeps idle series, streams and windows. */
+  tick(): void {
+    const now = this.clock.now();
+    this.serviceGraph?.expire(now);
+    if (now - this.lastSweep >= 60_000) {
+      this.lastSweep = now;
+      const ttl = this.config.series_ttl;
+      this.spanMetrics?.series.sweep(now, ttl);
+      this.serviceGraph?.sweep(now, ttl);
+      this.golden?.sweep(now, ttl);
+      this.traffic.sweep(now);
+    }
+  }
+
+  /** Turns every pending half-edge into an edge or an unpaired count (on shutdown). */
+  flush(): void {
+    this.serviceGraph?.flush(this.clock.now());
+  }
+
+  /** Every family the aggregation exports, including its own cardinality self-telemetry. */
+  families(): MetricFamily[] {
+    const tables: SeriesTable<unknown>[] = [
+      ...(this.spanMetrics ? [this.spanMetrics.series] : []),
+      ...(this.serviceGraph?.tables ?? []),
+      ...(this.golden?.tables ?? []),
+    ];
+    return [
+      ...(this.spanMetrics?.families() ?? []),
+      ...(this.serviceGraph?.families() ?? []),
+      ...(this.golden?.families(() => this.clock.now()) ?? []),
+      ...cardinalityFamilies(tables, this.config.max_series_per_metric),
+      {
+        name: 'meshtel_query_window_entities',
+        help: 'Workloads and edges tracked for the query API windows.',
+        type: 'gauge',
+        collect: (emit) => {
+          const size = this.traffic.size;
+          emit(KIND_WORKLOAD, size.workloads);
+          emit(KIND_EDGE, size.edges);
+        },
+      },
+    ];
+  }
+}
+
+const KIND_WORKLOAD = Object.freeze({ kind: 'workload' });
+const KIND_EDGE = Object.freeze({ kind: 'edge' });
+
+function cardinalityFamilies(tables: SeriesTable<unknown>[], limit: number): MetricFamily[] {
+  const labels = new Map(tables.map((t) => [t, Object.freeze({ metric: t.family })]));
+  return [
+    {
+      name: 'meshtel_series',
+      help: 'Series held per metric family (the overflow series not included).',
+      type: 'gauge',
+      collect: (emit) => {
+        for (const t of tables) emit(labels.get(t)!, t.size);
+      },
+    },
+    {
+      name: 'meshtel_series_limit',
+      help: 'Cardinality limit per metric family (aggregation.max_series_per_metric).',
+      type: 'gauge',
+      collect: (emit) => {
+        for (const t of tables) emit(labels.get(t)!, limit);
+      },
+    },
+    {
+      name: 'meshtel_series_overflow_total',
+      help: 'Observations recorded into the otel_metric_overflow="true" series because the family was at its cardinality limit.',
+      type: 'counter',
+      collect: (emit) => {
+        for (const t of tables) emit(labels.get(t)!, t.overflowed);
+      },
+    },
+  ];
+}

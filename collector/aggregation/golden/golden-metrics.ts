@@ -1,0 +1,329 @@
+import type { AnyValue, KeyValue } from '../../model/common.js';
+import { KvList } from '../../model/common.js';
+import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
+import { Temporality, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
+import { Rebucketer } from '../histogram.js';
+import { workloadOf, type Workload } from '../identity.js';
+import { SeriesTable, seriesKey } from '../series-table.js';
+import type { TrafficStore } from '../traffic/traffic-store.js';
+import { BUCKETS, FAILURES, LATENCY_SUM, REQUESTS, SECURED } from '../traffic/windowed-counts.js';
+import type { GoldenConfig } from './config.js';
+import { DeltaTracker } from './cumulative.js';
+import { destinationOf, directionOf, pointFailed, pointSecured, recognise, sourceOverride, tcpPeerMatches, type Input } from './inputs.js';
+
+type Direction = 'inbound' | 'outbound';
+
+/** Where one point's numbers go: a workload's inbound traffic or an edge's. */
+interface Target {
+  direction: Direction;
+  src: Workload;
+  dst: Workload | undefined;
+}
+
+interface Histogram {
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+type Gauges = Map<string, { value: number; at: number }>;
+
+const WORKLOAD_LABELS = ['namespace', 'workload'];
+const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
+const POINT_OUTCOMES = ['counted', 'baseline', 'unrecognized', 'no_direction', 'no_destination', 'no_value'] as const;
+type PointOutcome = (typeof POINT_OUTCOMES)[number];
+
+/**
+ * Golden metrics from the proxies' own metrics (every request, not only sampled ones): requests
+ * by outcome and mTLS, latency, open TCP connections and bytes, per workload (inbound) and per
+ * edge (outbound), merged across the instances of a workload. Exported as `meshtel_workload_*`
+ * and `meshtel_edge_*`, and added to the windows of the query API as `proxy` traffic.
+ */
+export class GoldenMetrics {
+  private readonly deltas: DeltaTracker;
+  private readonly rebucketer: Rebucketer;
+  private readonly bounds: readonly number[];
+  private readonly requests: Record<Direction, SeriesTable<{ value: number }>>;
+  private readonly latency: Record<Direction, SeriesTable<Histogram>>;
+  private readonly bytes: Record<Direction, SeriesTable<{ value: number }>>;
+  private readonly tcp: Record<Direction, SeriesTable<Gauges>>;
+  private readonly outcomes = new Map<PointOutcome, number>(POINT_OUTCOMES.map((o) => [o, 0]));
+  private readonly scratch: Float64Array;
+  private readonly deltaScratch: number[] = [];
+
+  constructor(
+    private readonly config: GoldenConfig,
+    maxSeries: number,
+    private readonly traffic: TrafficStore,
+    collectorStartNs: bigint,
+  ) {
+    this.bounds = config.histogram_buckets.map((ms) => ms / 1000);
+    this.rebucketer = new Rebucketer(this.bounds);
+    this.deltas = new DeltaTracker(collectorStartNs, config.max_streams);
+    this.scratch = new Float64Array(this.bounds.length + 1);
+    const n = this.bounds.length + 1;
+    const table = <S>(prefix: string, labels: string[], create: () => S) => ({
+      inbound: new SeriesTable(`meshtel_workload_${prefix}`, [...WORKLOAD_LABELS, ...labels], maxSeries, create),
+      outbound: new SeriesTable(`meshtel_edge_${prefix}`, [...EDGE_LABELS, ...labels], maxSeries, create),
+    });
+    this.requests = table('requests', ['classification', 'tls'], () => ({ value: 0 }));
+    this.latency = table('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0 }));
+    this.bytes = table('tcp_bytes', ['direction'], () => ({ value: 0 }));
+    this.tcp = table('tcp_open_connections', [], (): Gauges => new Map());
+  }
+
+  get tables(): SeriesTable<unknown>[] {
+    return [this.requests, this.latency, this.bytes, this.tcp].flatMap((t) => [t.inbound, t.outbound]);
+  }
+
+  add(resourceMetrics: readonly ResourceMetrics[], now: number): void {
+    for (const rm of resourceMetrics) {
+      const resource = rm.resource.attributes;
+      let workload: Workload | undefined;
+      let resourceKey: string | undefined;
+      for (const sm of rm.scopeMetrics) {
+        for (const metric of sm.metrics) {
+          if (metric.data.type === 'empty') continue;
+          const input = recognise(metric);
+          if (input === undefined) {
+            this.outcome('unrecognized', metric.data.points.length);
+            continue;
+          }
+          workload ??= workloadOf(resource);
+          resourceKey ??= attributesKey(resource);
+          const data = metric.data;
+          const cumulative = !('temporality' in data) || data.temporality !== Temporality.DELTA;
+          const prefix = `${resourceKey}\u0000${metric.name}\u0000`;
+          for (const point of data.points as (NumberPoint | HistogramPoint)[]) {
+            if ((point.flags & 1) === 1) {
+              this.outcome('no_value', 1);
+              continue;
+            }
+            const target = this.target(input, point.attributes, workload);
+            if (typeof target === 'string') {
+              this.outcome(target, 1);
+              continue;
+            }
+            const stream = prefix + attributesKey(point.attributes);
+            const counted = this.point(input, point, target, stream, cumulative, now);
+            this.outcome(counted ? 'counted' : 'baseline', 1);
+          }
+        }
+      }
+    }
+  }
+
+  private target(input: Input, attributes: readonly KeyValue[], resource: Workload): Target | PointOutcome {
+    const direction = directionOf(input, attributes);
+    if (direction === undefined) return 'no_direction';
+    const src = sourceOverride(attributes, resource);
+    if (direction === 'inbound') return { direction, src, dst: undefined };
+    const dst = destinationOf(attributes, src);
+    return dst === undefined ? 'no_destination' : { direction, src, dst };
+  }
+
+  /** Applies one point; false when it only set a cumulative baseline. */
+  private point(input: Input, point: NumberPoint | HistogramPoint, t: Target, stream: string, cumulative: boolean, now: number): boolean {
+    const since = point.startTimeUnixNano > 0n ? Number(point.startTimeUnixNano / 1_000_000n) : now;
+    switch (input.role) {
+      case 'tcp_open': {
+        if (!tcpPeerMatches(t.direction, point.attributes)) return true;
+        const value = Number((point as NumberPoint).value);
+        this.gaugeSeries(t, now)?.set(stream, { value, at: now });
+        if (t.direction === 'inbound') this.traffic.setTcpConnections(t.src, stream, value, now);
+        return true;
+      }
+      case 'bytes_received':
+      case 'bytes_sent': {
+        if (!tcpPeerMatches(t.direction, point.attributes)) return true;
+        const delta = this.sumDelta(stream, point as NumberPoint, cumulative, now);
+        if (delta === undefined) return false;
+        const dir = input.role === 'bytes_received' ? 'received' : 'sent';
+        this.series(this.bytes, t, [dir], now).value += delta;
+        return true;
+      }
+      case 'requests': {
+        const delta = this.sumDelta(stream, point as NumberPoint, cumulative, now);
+        if (delta === undefined) return false;
+        this.addRequests(t, point.attributes, delta, since, now);
+        return true;
+      }
+      case 'latency':
+      case 'requests_and_latency': {
+        const h = point as HistogramPoint;
+        const d = this.deltaScratch;
+        if (cumulative) {
+          if (!this.deltas.histogram(stream, h.startTimeUnixNano, h.count, h.sum ?? 0, h.bucketCounts, now, d)) return false;
+        } else {
+          d.length = 0;
+          d.push(h.count, h.sum ?? 0, ...h.bucketCounts);
+        }
+        const count = d[0]!;
+        if (count <= 0) return true;
+        if (input.role === 'requests_and_latency') this.addRequests(t, h.attributes, count, since, now);
+        this.addLatency(t, input.toSeconds, h.explicitBounds, d, since, now);
+        return true;
+      }
+    }
+  }
+
+  private sumDelta(stream: string, p: NumberPoint, cumulative: boolean, now: number): number | undefined {
+    const value = Number(p.value);
+    if (!Number.isFinite(value) || value < 0) return undefined;
+    return cumulative ? this.deltas.sum(stream, p.startTimeUnixNano, value, now) : value;
+  }
+
+  private addRequests(t: Target, attributes: readonly KeyValue[], count: number, since: number, now: number): void {
+    if (count <= 0) return;
+    const failed = pointFailed(attributes);
+    const secured = pointSecured(attributes);
+    this.series(this.requests, t, [failed ? 'failure' : 'success', secured ? 'true' : 'false'], now).value += count;
+    const slot = this.slot(t, since, now);
+    if (slot === undefined) return;
+    slot[REQUESTS]! += count;
+    if (failed) slot[FAILURES]! += count;
+    if (secured) slot[SECURED]! += count;
+  }
+
+  /** `d` holds [count, sum, ...bucket counts] over `sourceBounds` (in the metric's unit). */
+  private addLatency(t: Target, toSeconds: number, sourceBounds: readonly number[], d: readonly number[], since: number, now: number): void {
+    const buckets = this.scratch.fill(0);
+    const bucketCounts = d.slice(2);
+    if (bucketCounts.length === 0) return;
+    const bounds = toSeconds === 1 ? sourceBounds : sourceBounds.map((b) => (toSeconds === 1e-3 ? b / 1000 : b * toSeconds));
+    this.rebucketer.add(bounds, bucketCounts, buckets);
+    const sumSeconds = d[1]! * toSeconds;
+    const h = this.series(this.latency, t, [], now);
+    for (let i = 0; i < buckets.length; i++) h.counts[i]! += buckets[i]!;
+    h.sum += sumSeconds;
+    h.count += d[0]!;
+    const slot = this.slot(t, since, now);
+    if (slot === undefined) return;
+    slot[LATENCY_SUM]! += sumSeconds;
+    for (let i = 0; i < buckets.length; i++) slot[BUCKETS + i]! += buckets[i]!;
+  }
+
+  private slot(t: Target, since: number, now: number): Float64Array | undefined {
+    if (t.direction === 'inbound') return this.traffic.workloadSlot('proxy', t.src, now, since);
+    return this.traffic.edgeSlot('proxy', t.src, t.dst!, { src: false, dst: false }, now, since);
+  }
+
+  private series<S>(tables: Record<Direction, SeriesTable<S>>, t: Target, extra: string[], now: number): S {
+    if (t.direction === 'inbound') {
+      const values = [t.src.namespace, t.src.name, ...extra];
+      return tables.inbound.get(seriesKey(...values), () => values, now);
+    }
+    const values = [t.src.namespace, t.src.name, t.dst!.namespace, t.dst!.name, ...extra];
+    return tables.outbound.get(seriesKey(...values), () => values, now);
+  }
+
+  private gaugeSeries(t: Target, now: number): Gauges | undefined {
+    return this.series(this.tcp, t, [], now);
+  }
+
+  private outcome(o: PointOutcome, n: number): void {
+    this.outcomes.set(o, this.outcomes.get(o)! + n);
+  }
+
+  /** Forgets cumulative streams and series idle for their TTLs. */
+  sweep(now: number, seriesTtlMs: number): void {
+    this.deltas.sweep(now, this.config.stream_ttl);
+    for (const t of this.tables) t.sweep(now, seriesTtlMs);
+  }
+
+  families(now: () => number): MetricFamily[] {
+    const staleMs = this.config.gauge_stale_after;
+    const counter = (table: SeriesTable<{ value: number }>) => (emit: (l: Labels, v: number) => void) => {
+      for (const [labels, s] of table.entries()) emit(labels, s.value);
+    };
+    const histogram = (table: SeriesTable<Histogram>) => (emit: (l: Labels, v: HistogramData) => void) => {
+      for (const [labels, h] of table.entries()) emit(labels, h);
+    };
+    const gauge = (table: SeriesTable<Gauges>) => (emit: (l: Labels, v: number) => void) => {
+      const t = now();
+      for (const [labels, streams] of table.entries()) {
+        let sum = 0;
+        for (const [key, g] of streams) {
+          if (t - g.at > staleMs) streams.delete(key);
+          else sum += g.value;
+        }
+        emit(labels, sum);
+      }
+    };
+    const families: MetricFamily[] = [];
+    for (const [direction, scope, what] of [
+      ['inbound', 'workload', 'received by the workload (inbound), as its proxies counted them'],
+      ['outbound', 'edge', 'sent from one workload to another (outbound), as the source proxies counted them'],
+    ] as const) {
+      families.push(
+        {
+          name: `meshtel_${scope}_requests_total`,
+          help: `Requests ${what}; classification is success or failure, tls whether mTLS secured them.`,
+          type: 'counter',
+          collect: counter(this.requests[direction]),
+        },
+        {
+          name: `meshtel_${scope}_request_duration_seconds`,
+          help: `Latency of requests ${what}.`,
+          type: 'histogram',
+          bounds: this.bounds,
+          collect: histogram(this.latency[direction]),
+        },
+        {
+          name: `meshtel_${scope}_tcp_open_connections`,
+          help: `Open TCP connections ${direction === 'inbound' ? 'from clients to the workload' : 'from the source workload to the destination'}, summed over proxies.`,
+          type: 'gauge',
+          collect: gauge(this.tcp[direction]),
+        },
+        {
+          name: `meshtel_${scope}_tcp_bytes_total`,
+          help: `Bytes ${direction === 'inbound' ? 'received from and sent to clients' : 'sent to and received from the destination'} over TCP, by direction.`,
+          type: 'counter',
+          collect: counter(this.bytes[direction]),
+        },
+      );
+    }
+    families.push(
+      {
+        name: 'meshtel_golden_points_total',
+        help: 'Metric data points read for golden metrics, by outcome (counted, baseline: first point of a stream that started before the collector, unrecognized, ...).',
+        type: 'counter',
+        collect: (emit) => {
+          for (const o of POINT_OUTCOMES) emit(OUTCOME_LABELS[o]!, this.outcomes.get(o)!);
+        },
+      },
+      {
+        name: 'meshtel_golden_streams',
+        help: 'Cumulative streams (one counter of one proxy) tracked to compute deltas.',
+        type: 'gauge',
+        collect: (emit) => emit(NO_LABELS, this.deltas.size),
+      },
+      {
+        name: 'meshtel_golden_counter_resets_total',
+        help: 'Cumulative streams seen to reset (a restarted proxy); their new value counted whole.',
+        type: 'counter',
+        collect: (emit) => emit(NO_LABELS, this.deltas.resets),
+      },
+    );
+    return families;
+  }
+}
+
+const NO_LABELS: Labels = Object.freeze({});
+const OUTCOME_LABELS: Record<string, Labels> = Object.fromEntries(POINT_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })]));
+
+/** An unambiguous key for an attribute set, independent of the order the attributes came in. */
+export function attributesKey(attributes: readonly KeyValue[]): string {
+  if (attributes.length === 0) return '[]';
+  const entries = attributes.map((kv) => [kv.key, valueKey(kv.value)] as const);
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify(entries);
+}
+
+function valueKey(v: AnyValue): unknown {
+  if (typeof v === 'bigint') return `i${v}`;
+  if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('base64')}`;
+  if (v instanceof KvList) return v.values.map((kv) => [kv.key, valueKey(kv.value)]);
+  if (Array.isArray(v)) return v.map(valueKey);
+  return v;
+}

@@ -1,0 +1,376 @@
+import { stringAttribute, type KeyValue } from '../../model/common.js';
+import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
+import { SpanKind, type ResourceSpans } from '../../model/traces.js';
+import { bucketIndex } from '../histogram.js';
+import { workloadOf, workloadOfAddress, type Workload } from '../identity.js';
+import { durationSeconds, samplingWeight, spanFailed, spanTls } from '../span-semantics.js';
+import { SeriesTable, seriesKey } from '../series-table.js';
+import type { ServiceGraphConfig } from './config.js';
+import { EdgeStore, type PendingEdge } from './store.js';
+
+/** Tempo's `connection_type` label values. */
+export type ConnectionType = '' | 'virtual_node' | 'database' | 'messaging_system';
+
+/** The client that Tempo and meshtel name for requests whose caller sent no span (a root server span). */
+export const USER_NODE = 'user';
+
+/** One request between two nodes, as the service graph saw it; what `onEdge` listeners get. */
+export interface ObservedEdge {
+  client: Workload;
+  server: Workload;
+  /** The client sent no span of its own (`user`, a root server span). */
+  clientVirtual: boolean;
+  /** The server sent no span of its own (a database, an external or uninstrumented service). */
+  serverVirtual: boolean;
+  connectionType: ConnectionType;
+  tls: boolean;
+  failed: boolean;
+  /** Requests this one stands for (1 / sampling probability). */
+  weight: number;
+  /** Latency seen by the server, else by the client, in seconds. */
+  seconds: number;
+}
+
+interface Half {
+  workload: Workload;
+  seconds: number;
+  failed: boolean;
+  tls: boolean | undefined;
+  weight: number;
+  messaging: boolean;
+  /** Kept to name a virtual peer if this client half expires unpaired. */
+  attributes: KeyValue[];
+}
+
+interface EdgeSeries {
+  requests: number;
+  failed: number;
+  client: Histogram;
+  server: Histogram;
+}
+
+interface Histogram {
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+const EDGE_LABELS = ['client', 'server', 'connection_type', 'client_namespace', 'server_namespace', 'tls'];
+const SIDE_LABELS = ['client', 'server', 'connection_type'];
+const NO_LABELS: Labels = Object.freeze({});
+
+/**
+ * The service graph: pairs CLIENT with SERVER spans (and PRODUCER with CONSUMER) by trace id and
+ * parent span id and counts one edge per pair, with client and server latency, failures, the
+ * namespaces of both ends and whether the hop ran over TLS. Metric names and labels follow
+ * Grafana Tempo's service-graph processor, plus the mesh labels `client_namespace`,
+ * `server_namespace` and `tls`.
+ *
+ * What cannot be paired: a root SERVER span becomes an edge from the virtual node `user`; a
+ * client span that expires unpaired becomes an edge to a virtual node when it names its peer
+ * (database, messaging system or `peer.service`-style attribute), else counts as unpaired.
+ */
+export class ServiceGraph {
+  private readonly store: EdgeStore<Half, Half>;
+  private readonly edges: SeriesTable<EdgeSeries>;
+  private readonly unpaired: SeriesTable<{ value: number }>;
+  private readonly dropped: SeriesTable<{ value: number }>;
+  private readonly bounds: readonly number[];
+  private expiredVirtual = 0;
+  private expiredUnpaired = 0;
+  private duplicates = 0;
+  private now = 0;
+
+  constructor(
+    private readonly config: ServiceGraphConfig,
+    maxSeries: number,
+    private readonly onEdge: (edge: ObservedEdge) => void = () => {},
+  ) {
+    this.bounds = config.histogram_buckets.map((ms) => ms / 1000);
+    const n = this.bounds.length + 1;
+    const histogram = (): Histogram => ({ counts: new Float64Array(n), sum: 0, count: 0 });
+    this.edges = new SeriesTable('traces_service_graph_request', EDGE_LABELS, maxSeries, () => ({
+      requests: 0,
+      failed: 0,
+      client: histogram(),
+      server: histogram(),
+    }));
+    this.unpaired = new SeriesTable('traces_service_graph_unpaired_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
+    this.dropped = new SeriesTable('traces_service_graph_dropped_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
+    this.store = new EdgeStore<Half, Half>(
+      config.store_ttl,
+      config.store_max_items,
+      (client, server) => this.complete(client, server),
+      (edge) => this.expired(edge),
+    );
+  }
+
+  /** The series tables, for the cardinality self-telemetry. */
+  get tables(): SeriesTable<unknown>[] {
+    return [this.edges, this.unpaired, this.dropped];
+  }
+
+  get pending(): number {
+    return this.store.size;
+  }
+
+  add(resourceSpans: readonly ResourceSpans[], now: number): void {
+    this.now = now;
+    for (const rs of resourceSpans) {
+      let workload: Workload | undefined;
+      for (const ss of rs.scopeSpans) {
+        for (const span of ss.spans) {
+          const kind = span.kind;
+          if (kind !== SpanKind.CLIENT && kind !== SpanKind.SERVER && kind !== SpanKind.PRODUCER && kind !== SpanKind.CONSUMER) {
+            continue;
+          }
+          workload ??= workloadOf(rs.resource.attributes);
+          const half: Half = {
+            workload,
+            seconds: durationSeconds(span),
+            failed: spanFailed(span),
+            tls: spanTls(span),
+            weight: samplingWeight(span),
+            messaging: kind === SpanKind.PRODUCER || kind === SpanKind.CONSUMER,
+            attributes: span.attributes,
+          };
+          if (kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER) {
+            const result = this.store.upsertClient(span.traceId + span.spanId, half, now);
+            if (result === 'dropped') this.count(this.dropped, workload.name, '', half);
+            else if (result === 'duplicate') this.duplicates++;
+          } else if (span.parentSpanId === '') {
+            if (kind === SpanKind.SERVER) this.virtualClient(half);
+            else this.count(this.unpaired, '', workload.name, half);
+          } else {
+            const result = this.store.upsertServer(span.traceId + span.parentSpanId, half, now);
+            if (result === 'dropped') this.count(this.dropped, '', workload.name, half);
+            else if (result === 'duplicate') this.duplicates++;
+          }
+        }
+      }
+    }
+  }
+
+  /** Expires half-edges older than the TTL: virtual-node edges or unpaired spans. */
+  expire(now: number): number {
+    this.now = now;
+    return this.store.expire(now);
+  }
+
+  /** Expires everything pending (on shutdown). */
+  flush(now: number): number {
+    this.now = now;
+    return this.store.expireAll();
+  }
+
+  /** Removes series not updated for `ttlMs`. */
+  sweep(now: number, ttlMs: number): void {
+    for (const t of this.tables) t.sweep(now, ttlMs);
+  }
+
+  private complete(client: Half, server: Half): void {
+    const tls = server.tls ?? client.tls ?? false;
+    const connectionType: ConnectionType = client.messaging ? 'messaging_system' : '';
+    const weight = client.weight;
+    const failed = client.failed || server.failed;
+    const s = this.edgeSeries(client.workload, server.workload, connectionType, tls);
+    s.requests += weight;
+    if (failed) s.failed += weight;
+    this.observe(s.client, client.seconds, weight);
+    this.observe(s.server, server.seconds, weight);
+    this.onEdge({
+      client: client.workload,
+      server: server.workload,
+      clientVirtual: false,
+      serverVirtual: false,
+      connectionType,
+      tls,
+      failed,
+      weight,
+      seconds: server.seconds,
+    });
+  }
+
+  private virtualClient(server: Half): void {
+    const client: Workload = { namespace: '', name: USER_NODE };
+    const tls = server.tls ?? false;
+    const s = this.edgeSeries(client, server.workload, 'virtual_node', tls);
+    s.requests += server.weight;
+    if (server.failed) s.failed += server.weight;
+    this.observe(s.server, server.seconds, server.weight);
+    this.onEdge({
+      client,
+      server: server.workload,
+      clientVirtual: true,
+      serverVirtual: false,
+      connectionType: 'virtual_node',
+      tls,
+      failed: server.failed,
+      weight: server.weight,
+      seconds: server.seconds,
+    });
+  }
+
+  private expired(edge: PendingEdge<Half, Half>): void {
+    const client = edge.client;
+    if (client === undefined) {
+      this.expiredUnpaired++;
+      this.count(this.unpaired, '', edge.server!.workload.name, edge.server!);
+      return;
+    }
+    const peer = this.peerOf(client);
+    if (peer === undefined) {
+      this.expiredUnpaired++;
+      this.count(this.unpaired, client.workload.name, '', client);
+      return;
+    }
+    this.expiredVirtual++;
+    const tls = client.tls ?? false;
+    const s = this.edgeSeries(client.workload, peer.workload, peer.connectionType, tls);
+    s.requests += client.weight;
+    if (client.failed) s.failed += client.weight;
+    this.observe(s.client, client.seconds, client.weight);
+    this.onEdge({
+      client: client.workload,
+      server: peer.workload,
+      clientVirtual: false,
+      serverVirtual: true,
+      connectionType: peer.connectionType,
+      tls,
+      failed: client.failed,
+      weight: client.weight,
+      seconds: client.seconds,
+    });
+  }
+
+  /** The node an unpaired client span called, when its attributes name one. */
+  private peerOf(client: Half): { workload: Workload; connectionType: ConnectionType } | undefined {
+    const attrs = client.attributes;
+    const caller = client.workload.namespace;
+    if (client.messaging) {
+      const name = stringAttribute(attrs, 'messaging.destination.name') ?? stringAttribute(attrs, 'messaging.system');
+      return name === undefined ? undefined : { workload: { namespace: '', name }, connectionType: 'messaging_system' };
+    }
+    const dbSystem = stringAttribute(attrs, 'db.system.name') ?? stringAttribute(attrs, 'db.system');
+    const dbName = stringAttribute(attrs, 'db.namespace') ?? stringAttribute(attrs, 'db.name');
+    const peer = this.namedPeer(attrs);
+    if (dbSystem !== undefined || dbName !== undefined) {
+      // Tempo's order for database nodes: peer.service, server.address, then the database name.
+      const name = peer ?? dbName ?? dbSystem!;
+      return { workload: workloadOfAddress(name, caller), connectionType: 'database' };
+    }
+    return peer === undefined ? undefined : { workload: workloadOfAddress(peer, caller), connectionType: 'virtual_node' };
+  }
+
+  private namedPeer(attrs: readonly KeyValue[]): string | undefined {
+    for (const key of this.config.virtual_node_peer_attributes) {
+      const v = stringAttribute(attrs, key);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  private edgeSeries(client: Workload, server: Workload, connectionType: ConnectionType, tls: boolean): EdgeSeries {
+    const t = tls ? 'true' : 'false';
+    return this.edges.get(
+      seriesKey(client.name, server.name, connectionType, client.namespace, server.namespace, t),
+      () => [client.name, server.name, connectionType, client.namespace, server.namespace, t],
+      this.now,
+    );
+  }
+
+  private observe(h: Histogram, seconds: number, weight: number): void {
+    h.counts[bucketIndex(this.bounds, seconds)]! += weight;
+    h.sum += seconds * weight;
+    h.count += weight;
+  }
+
+  private count(table: SeriesTable<{ value: number }>, client: string, server: string, half: Half): void {
+    const type = half.messaging ? 'messaging_system' : '';
+    table.get(seriesKey(client, server, type), () => [client, server, type], this.now).value += half.weight;
+  }
+
+  families(): MetricFamily[] {
+    const edges = this.edges;
+    const histogram = (side: 'client' | 'server') => (emit: (l: Labels, v: HistogramData) => void) => {
+      for (const [labels, s] of edges.entries()) emit(labels, s[side]);
+    };
+    const counter = (table: SeriesTable<{ value: number }>) => (emit: (l: Labels, v: number) => void) => {
+      for (const [labels, s] of table.entries()) emit(labels, s.value);
+    };
+    return [
+      {
+        name: 'traces_service_graph_request_total',
+        help: 'Requests between two nodes of the service graph (scaled by sampling probability).',
+        type: 'counter',
+        collect: (emit) => {
+          for (const [labels, s] of edges.entries()) emit(labels, s.requests);
+        },
+      },
+      {
+        name: 'traces_service_graph_request_failed_total',
+        help: 'Failed requests between two nodes of the service graph (scaled by sampling probability).',
+        type: 'counter',
+        collect: (emit) => {
+          for (const [labels, s] of edges.entries()) emit(labels, s.failed);
+        },
+      },
+      {
+        name: 'traces_service_graph_request_server_seconds',
+        help: 'Request latency between two nodes as seen by the server.',
+        type: 'histogram',
+        bounds: this.bounds,
+        collect: histogram('server'),
+      },
+      {
+        name: 'traces_service_graph_request_client_seconds',
+        help: 'Request latency between two nodes as seen by the client.',
+        type: 'histogram',
+        bounds: this.bounds,
+        collect: histogram('client'),
+      },
+      {
+        name: 'traces_service_graph_unpaired_spans_total',
+        help: 'Client or server spans that expired without their other half and named no peer.',
+        type: 'counter',
+        collect: counter(this.unpaired),
+      },
+      {
+        name: 'traces_service_graph_dropped_spans_total',
+        help: 'Client or server spans not paired because the service-graph store was full.',
+        type: 'counter',
+        collect: counter(this.dropped),
+      },
+      {
+        name: 'meshtel_servicegraph_store_items',
+        help: 'Half-edges waiting in the service-graph store for their other half.',
+        type: 'gauge',
+        collect: (emit) => emit(NO_LABELS, this.store.size),
+      },
+      {
+        name: 'meshtel_servicegraph_store_capacity',
+        help: 'Most half-edges the service-graph store holds (store_max_items).',
+        type: 'gauge',
+        collect: (emit) => emit(NO_LABELS, this.config.store_max_items),
+      },
+      {
+        name: 'meshtel_servicegraph_expired_edges_total',
+        help: 'Half-edges that expired unpaired: as a virtual-node edge, or counted as unpaired.',
+        type: 'counter',
+        collect: (emit) => {
+          emit(EXPIRED_VIRTUAL, this.expiredVirtual);
+          emit(EXPIRED_UNPAIRED, this.expiredUnpaired);
+        },
+      },
+      {
+        name: 'meshtel_servicegraph_duplicate_spans_total',
+        help: 'Spans ignored because the half-edge they complete was already seen (redelivery).',
+        type: 'counter',
+        collect: (emit) => emit(NO_LABELS, this.duplicates),
+      },
+    ];
+  }
+}
+
+const EXPIRED_VIRTUAL: Labels = Object.freeze({ outcome: 'virtual_node' });
+const EXPIRED_UNPAIRED: Labels = Object.freeze({ outcome: 'unpaired' });

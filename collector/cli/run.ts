@@ -1,0 +1,60 @@
+import pino from 'pino';
+import { Collector } from '../collector.js';
+import { loadConfig } from '../config/load.js';
+
+export interface RunFlags {
+  config?: string | undefined;
+  [flag: string]: string | undefined;
+}
+
+/**
+ * `meshtel run`: starts the collector and keeps it running until SIGTERM or SIGINT, then shuts
+ * down gracefully (stop accepting, answer in-flight requests, flush) and exits 0. A second
+ * signal, or a shutdown longer than `shutdown_timeout`, exits 1 at once.
+ */
+export async function runCommand(flags: RunFlags, env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  const config = loadConfig({ file: flags.config, flags, env });
+  const logger = pino({ level: config.log.level, base: { service: 'meshtel' } });
+  const collector = new Collector(config, { logger });
+  try {
+    await collector.start();
+  } catch (e) {
+    throw new Error(describeStartError(e, config.receivers.otlp.endpoint, config.admin.endpoint), { cause: e });
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down: no new data accepted, finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdown_timeout }, 'shutdown took longer than shutdown_timeout; exiting');
+      process.exit(1);
+    }, config.shutdown_timeout);
+    deadline.unref();
+    collector.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function describeStartError(e: unknown, otlp: { host: string; port: number }, admin: { host: string; port: number }): string {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = err.port !== undefined ? `${err.address ?? ''}:${err.port}` : '';
+  const flag = err.port === otlp.port ? '--otlp-endpoint' : err.port === admin.port ? '--admin-endpoint' : 'the endpoint flags';
+  if (err.code === 'EADDRINUSE') {
+    return `cannot listen on ${where}: the address is already in use. Is another collector running? Choose another port with ${flag} (port 0 picks a free one).`;
+  }
+  if (err.code === 'EACCES') return `cannot listen on ${where}: permission denied. Use a port above 1023 with ${flag}.`;
+  if (err.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address. Check ${flag}.`;
+  return `cannot start: ${err.message}`;
+}

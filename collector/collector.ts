@@ -1,0 +1,98 @@
+import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { EXPOSITION_CONTENT_TYPE, PrometheusExporter } from '../exporters/prometheus/exporter.js';
+import { Aggregator, systemClock, type Clock } from './aggregation/aggregator.js';
+import { AdminServer } from './api/admin-server.js';
+import type { Config } from './config/schema.js';
+import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
+import { VERSION } from './version.js';
+
+export interface CollectorOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/**
+ * One meshtel collector: the OTLP/HTTP receiver, the aggregation, the Prometheus exporter and
+ * the admin server, wired together from a validated Config.
+ *
+ * Lifecycle: `start()` binds the servers (ports may be 0; read `otlpAddress` and `adminAddress`
+ * after). `shutdown()` stops accepting, answers in-flight requests, flushes the service-graph
+ * store into the metrics and closes the admin server last; it is idempotent and safe before
+ * `start()`.
+ */
+export class Collector {
+  readonly registry = new Registry();
+  readonly aggregator: Aggregator;
+  readonly receiver: OtlpHttpReceiver;
+  readonly admin: AdminServer;
+  readonly logger: Logger;
+  private readonly exporter: PrometheusExporter;
+  private ticker: NodeJS.Timeout | undefined;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly config: Config,
+    options: CollectorOptions = {},
+  ) {
+    const clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? pino({ level: config.log.level, base: { service: 'meshtel' } });
+    this.aggregator = new Aggregator(config.aggregation, clock);
+    this.exporter = new PrometheusExporter(this.registry, this.aggregator.families(), VERSION);
+    this.receiver = new OtlpHttpReceiver(config.receivers.otlp, {
+      traces: this.aggregator,
+      metrics: this.aggregator,
+      registry: this.registry,
+      logger: this.logger,
+    });
+    this.admin = new AdminServer(config.admin, {
+      renderMetrics: () => this.exporter.render(),
+      metricsContentType: EXPOSITION_CONTENT_TYPE,
+      traffic: this.aggregator.traffic,
+      minWindowMs: config.aggregation.windows.slot,
+      gaugeStaleMs: config.aggregation.golden.gauge_stale_after,
+      ready: () => this.state === 'running',
+      now: () => clock.now(),
+      logger: this.logger,
+    });
+  }
+
+  get otlpAddress(): string {
+    return this.receiver.address;
+  }
+
+  get adminAddress(): string {
+    return this.admin.address;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`cannot start a collector that is ${this.state}`);
+    this.state = 'running';
+    try {
+      await this.admin.start();
+      await this.receiver.start();
+    } catch (e) {
+      await this.shutdown();
+      throw e;
+    }
+    this.ticker = setInterval(() => this.aggregator.tick(), 1000);
+    this.ticker.unref();
+    this.logger.info({ version: VERSION, otlp: this.otlpAddress, admin: this.adminAddress }, 'meshtel collector started');
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
+    this.state = 'stopping';
+    clearInterval(this.ticker);
+    await this.receiver.shutdown();
+    this.aggregator.flush();
+    await this.admin.shutdown();
+    this.state = 'stopped';
+    this.logger.info('meshtel collector stopped');
+  }
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { aggregationConfigSchema } from '../aggregation/config.js';
+import { adminConfigSchema } from '../api/config.js';
+import { otlpHttpConfigSchema } from '../receivers/otlp-http/config.js';
+import { positiveDuration } from './schema-helpers.js';
+
+/**
+ * The whole configuration file. Every section and key has a default, so an empty file (or none)
+ * runs the collector; unknown keys are errors, so a typo never silently does nothing. The
+ * reference with every key is docs/config.md.
+ */
+export const configSchema = z.strictObject({
+  /** `all` runs everything in one process. */
+  mode: z.enum(['all']).default('all'),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    })
+    .prefault({}),
+  receivers: z
+    .strictObject({
+      otlp: otlpHttpConfigSchema.prefault({}),
+    })
+    .prefault({}),
+  admin: adminConfigSchema.prefault({}),
+  aggregation: aggregationConfigSchema.prefault({}),
+  /** How long a graceful shutdown may take to drain and flush before it gives up. */
+  shutdown_timeout: positiveDuration.prefault('10s'),
+});
+
+export type Config = z.output<typeof configSchema>;
