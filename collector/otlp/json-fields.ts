@@ -146,7 +146,9 @@ export function getNumberList(o: JsonObject, camel: string, snake: string | unde
 }
 
 export function toBigInt(v: unknown): bigint | undefined {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : undefined;
+  // Any integral JSON number, not only safe integers: the proto3 JSON mapping accepts numbers for
+  // 64-bit fields, and the official JS exporter writes `intValue` as a number (2^60 included).
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : undefined;
   if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) return BigInt(v);
   return undefined;
 }

@@ -60,8 +60,8 @@ export function startProcess(command: string, args: readonly string[], options: 
       resolve(p);
     };
     let settled = false;
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('error', (e) => {
       if (settled) return;
       settled = true;

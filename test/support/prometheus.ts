@@ -52,7 +52,7 @@ export class Prometheus {
 
   /** Runs an instant query; throws with Prometheus' error message when the query is invalid. */
   async query(promql: string): Promise<PromSample[]> {
-    const res = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql })}`);
+    const res = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql }).toString()}`);
     const body = (await res.json()) as { status: string; error?: string; data?: { result: PromSample[] } };
     if (body.status !== 'success') throw new Error(`query ${promql} failed: ${body.error}`);
     return body.data!.result;

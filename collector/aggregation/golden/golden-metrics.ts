@@ -30,7 +30,7 @@ type Gauges = Map<string, { value: number; at: number }>;
 
 const WORKLOAD_LABELS = ['namespace', 'workload'];
 const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
-const POINT_OUTCOMES = ['counted', 'baseline', 'unrecognized', 'no_direction', 'no_destination', 'no_value'] as const;
+const POINT_OUTCOMES = ['used', 'baseline', 'unrecognized', 'no_direction', 'no_destination', 'no_value', 'other_peer'] as const;
 type PointOutcome = (typeof POINT_OUTCOMES)[number];
 
 /**
@@ -105,8 +105,7 @@ export class GoldenMetrics {
               continue;
             }
             const stream = prefix + attributesKey(point.attributes);
-            const counted = this.point(input, point, target, stream, cumulative, now);
-            this.outcome(counted ? 'counted' : 'baseline', 1);
+            this.outcome(this.point(input, point, target, stream, cumulative, now), 1);
           }
         }
       }
@@ -122,47 +121,47 @@ export class GoldenMetrics {
     return dst === undefined ? 'no_destination' : { direction, src, dst };
   }
 
-  /** Applies one point; false when it only set a cumulative baseline. */
-  private point(input: Input, point: NumberPoint | HistogramPoint, t: Target, stream: string, cumulative: boolean, now: number): boolean {
-    const since = point.startTimeUnixNano > 0n ? Number(point.startTimeUnixNano / 1_000_000n) : now;
+  /** Applies one point and says how it was used. */
+  private point(input: Input, point: NumberPoint | HistogramPoint, t: Target, stream: string, cumulative: boolean, now: number): PointOutcome {
+    const since = point.startTimeUnixNano > 0n ? Number(point.startTimeUnixNano) / 1e6 : now;
     switch (input.role) {
       case 'tcp_open': {
-        if (!tcpPeerMatches(t.direction, point.attributes)) return true;
+        if (!tcpPeerMatches(t.direction, point.attributes)) return 'other_peer';
         const value = Number((point as NumberPoint).value);
-        this.gaugeSeries(t, now)?.set(stream, { value, at: now });
+        this.series(this.tcp, t, [], now).set(stream, { value, at: now });
         if (t.direction === 'inbound') this.traffic.setTcpConnections(t.src, stream, value, now);
-        return true;
+        return 'used';
       }
       case 'bytes_received':
       case 'bytes_sent': {
-        if (!tcpPeerMatches(t.direction, point.attributes)) return true;
+        if (!tcpPeerMatches(t.direction, point.attributes)) return 'other_peer';
         const delta = this.sumDelta(stream, point as NumberPoint, cumulative, now);
-        if (delta === undefined) return false;
+        if (delta === undefined) return 'baseline';
         const dir = input.role === 'bytes_received' ? 'received' : 'sent';
         this.series(this.bytes, t, [dir], now).value += delta;
-        return true;
+        return 'used';
       }
       case 'requests': {
         const delta = this.sumDelta(stream, point as NumberPoint, cumulative, now);
-        if (delta === undefined) return false;
+        if (delta === undefined) return 'baseline';
         this.addRequests(t, point.attributes, delta, since, now);
-        return true;
+        return 'used';
       }
       case 'latency':
       case 'requests_and_latency': {
         const h = point as HistogramPoint;
         const d = this.deltaScratch;
         if (cumulative) {
-          if (!this.deltas.histogram(stream, h.startTimeUnixNano, h.count, h.sum ?? 0, h.bucketCounts, now, d)) return false;
+          if (!this.deltas.histogram(stream, h.startTimeUnixNano, h.count, h.sum ?? 0, h.bucketCounts, now, d)) return 'baseline';
         } else {
           d.length = 0;
           d.push(h.count, h.sum ?? 0, ...h.bucketCounts);
         }
         const count = d[0]!;
-        if (count <= 0) return true;
+        if (count <= 0) return 'used';
         if (input.role === 'requests_and_latency') this.addRequests(t, h.attributes, count, since, now);
         this.addLatency(t, input.toSeconds, h.explicitBounds, d, since, now);
-        return true;
+        return 'used';
       }
     }
   }
@@ -215,10 +214,6 @@ export class GoldenMetrics {
     }
     const values = [t.src.namespace, t.src.name, t.dst!.namespace, t.dst!.name, ...extra];
     return tables.outbound.get(seriesKey(...values), () => values, now);
-  }
-
-  private gaugeSeries(t: Target, now: number): Gauges | undefined {
-    return this.series(this.tcp, t, [], now);
   }
 
   private outcome(o: PointOutcome, n: number): void {
@@ -286,7 +281,7 @@ export class GoldenMetrics {
     families.push(
       {
         name: 'meshtel_golden_points_total',
-        help: 'Metric data points read for golden metrics, by outcome (counted, baseline: first point of a stream that started before the collector, unrecognized, ...).',
+        help: 'Metric data points read for golden metrics, by outcome: used; baseline (first point of a stream older than the collector); unrecognized; no_direction; no_destination; no_value; other_peer.',
         type: 'counter',
         collect: (emit) => {
           for (const o of POINT_OUTCOMES) emit(OUTCOME_LABELS[o]!, this.outcomes.get(o)!);

@@ -29,11 +29,14 @@ export interface ObservedEdge {
   weight: number;
   /** Latency seen by the server, else by the client, in seconds. */
   seconds: number;
+  /** When the request started (the client span's start, else the server's), ms since the epoch. */
+  startMs: number;
 }
 
 interface Half {
   workload: Workload;
   seconds: number;
+  startMs: number;
   failed: boolean;
   tls: boolean | undefined;
   weight: number;
@@ -128,6 +131,7 @@ export class ServiceGraph {
           const half: Half = {
             workload,
             seconds: durationSeconds(span),
+            startMs: Number(span.startTimeUnixNano) / 1e6,
             failed: spanFailed(span),
             tls: spanTls(span),
             weight: samplingWeight(span),
@@ -188,6 +192,7 @@ export class ServiceGraph {
       failed,
       weight,
       seconds: server.seconds,
+      startMs: client.startMs,
     });
   }
 
@@ -208,6 +213,7 @@ export class ServiceGraph {
       failed: server.failed,
       weight: server.weight,
       seconds: server.seconds,
+      startMs: server.startMs,
     });
   }
 
@@ -240,6 +246,7 @@ export class ServiceGraph {
       failed: client.failed,
       weight: client.weight,
       seconds: client.seconds,
+      startMs: client.startMs,
     });
   }
 
@@ -292,8 +299,9 @@ export class ServiceGraph {
 
   families(): MetricFamily[] {
     const edges = this.edges;
+    // A virtual-node edge has only one side's latency; the other side's histogram stays absent.
     const histogram = (side: 'client' | 'server') => (emit: (l: Labels, v: HistogramData) => void) => {
-      for (const [labels, s] of edges.entries()) emit(labels, s[side]);
+      for (const [labels, s] of edges.entries()) if (s[side].count > 0) emit(labels, s[side]);
     };
     const counter = (table: SeriesTable<{ value: number }>) => (emit: (l: Labels, v: number) => void) => {
       for (const [labels, s] of table.entries()) emit(labels, s.value);

@@ -18,8 +18,7 @@ export function recordInboundSpans(store: TrafficStore, resourceSpans: readonly 
       for (const span of ss.spans) {
         if (span.kind !== SpanKind.SERVER && span.kind !== SpanKind.CONSUMER) continue;
         if (slot === null) {
-          const since = Number(span.startTimeUnixNano / 1_000_000n);
-          slot = store.workloadSlot('spans', workloadOf(rs.resource.attributes), now, since);
+          slot = store.workloadSlot('spans', workloadOf(rs.resource.attributes), now, Number(span.startTimeUnixNano) / 1e6);
         }
         if (slot === undefined) break;
         const w = samplingWeight(span);
@@ -36,7 +35,7 @@ export function recordInboundSpans(store: TrafficStore, resourceSpans: readonly 
 
 /** Records one service-graph edge as span-derived edge traffic. */
 export function recordEdge(store: TrafficStore, edge: ObservedEdge, now: number): void {
-  const slot = store.edgeSlot('spans', edge.client, edge.server, { src: edge.clientVirtual, dst: edge.serverVirtual }, now, now);
+  const slot = store.edgeSlot('spans', edge.client, edge.server, { src: edge.clientVirtual, dst: edge.serverVirtual }, now, edge.startMs);
   if (slot === undefined) return;
   const w = edge.weight;
   slot[REQUESTS]! += w;
