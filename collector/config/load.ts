@@ -28,8 +28,11 @@ export const CONFIG_ENV = 'MESHTEL_CONFIG';
 export class ConfigError extends Error {
   readonly code = 'MESHTEL_ERR_CONFIG';
 
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  constructor(
+    readonly problems: string[],
+    file?: string,
+  ) {
+    super(`invalid configuration${file ? ` in ${file}` : ''}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
 }
 
@@ -59,7 +62,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.flatMap((issue) => describeIssue(issue, origins)));
+  throw new ConfigError(
+    result.error.issues.flatMap((issue) => describeIssue(issue, origins)),
+    file,
+  );
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -110,8 +116,10 @@ function describeIssue(issue: z.core.$ZodIssue, origins: Map<string, string>): s
   }
   const origin = origins.get(issue.path.join('.'));
   let message = issue.message;
-  if (issue.code === 'invalid_type') message = `must be ${article(issue.expected)}`;
+  if (issue.code === 'invalid_type') message = issue.expected === 'int' ? 'must be a whole number' : `must be ${article(issue.expected)}`;
   if (issue.code === 'invalid_value') message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'too_small') message = `must be ${issue.inclusive ? 'at least' : 'greater than'} ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') message = `must be ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}`;
   return [`${path}${origin ? ` (${origin})` : ''}: ${message}`];
 }
 
