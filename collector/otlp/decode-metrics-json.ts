@@ -132,7 +132,9 @@ function readValue(p: JsonObject): number | bigint {
   const asInt = get(p, 'asInt', 'as_int');
   if (asInt !== undefined) {
     const n = toBigInt(asInt);
-    if (n === undefined) throw new DecodeError('must be a 64-bit integer').within('asInt');
+    if (n === undefined || n < -(2n ** 63n) || n >= 2n ** 63n) {
+      throw new DecodeError('must be a 64-bit integer').within('asInt');
+    }
     return n;
   }
   return getDouble(p, 'asDouble', 'as_double') ?? 0;

@@ -30,7 +30,7 @@ export function decodeMetricsProto(body: Uint8Array): MetricsData {
     if (tag >>> 3 === 1) {
       r.expect(tag & 7, WireType.LEN);
       try {
-        resourceMetrics.push(readResourceMetrics(r, r.lengthDelimited()));
+        resourceMetrics.push(readResourceMetrics(r, r.message()));
       } catch (e) {
         rethrowWithin(e, `resourceMetrics[${resourceMetrics.length}]`);
       }
@@ -41,13 +41,13 @@ export function decodeMetricsProto(body: Uint8Array): MetricsData {
 
 function readResourceMetrics(r: ProtobufReader, end: number): ResourceMetrics {
   const rm: ResourceMetrics = { resource: { attributes: [], droppedAttributesCount: 0 }, scopeMetrics: [], schemaUrl: '' };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         r.expect(tag & 7, WireType.LEN);
         try {
-          rm.resource = readResource(r, r.lengthDelimited());
+          rm.resource = readResource(r, r.message());
         } catch (e) {
           rethrowWithin(e, 'resource');
         }
@@ -55,7 +55,7 @@ function readResourceMetrics(r: ProtobufReader, end: number): ResourceMetrics {
       case 2:
         r.expect(tag & 7, WireType.LEN);
         try {
-          rm.scopeMetrics.push(readScopeMetrics(r, r.lengthDelimited()));
+          rm.scopeMetrics.push(readScopeMetrics(r, r.message()));
         } catch (e) {
           rethrowWithin(e, `scopeMetrics[${rm.scopeMetrics.length}]`);
         }
@@ -77,17 +77,21 @@ function readScopeMetrics(r: ProtobufReader, end: number): ScopeMetrics {
     metrics: [],
     schemaUrl: '',
   };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         r.expect(tag & 7, WireType.LEN);
-        sm.scope = readScope(r, r.lengthDelimited());
+        try {
+          sm.scope = readScope(r, r.message());
+        } catch (e) {
+          rethrowWithin(e, 'scope');
+        }
         break;
       case 2:
         r.expect(tag & 7, WireType.LEN);
         try {
-          sm.metrics.push(readMetric(r, r.lengthDelimited()));
+          sm.metrics.push(readMetric(r, r.message()));
         } catch (e) {
           rethrowWithin(e, `metrics[${sm.metrics.length}]`);
         }
@@ -105,7 +109,7 @@ function readScopeMetrics(r: ProtobufReader, end: number): ScopeMetrics {
 
 function readMetric(r: ProtobufReader, end: number): Metric {
   const metric: Metric = { name: '', description: '', unit: '', data: { type: 'empty' }, metadata: [] };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     const field = tag >>> 3;
@@ -129,14 +133,14 @@ function readMetric(r: ProtobufReader, end: number): Metric {
       case 11:
         r.expect(wire, WireType.LEN);
         try {
-          metric.data = readData(r, r.lengthDelimited(), field);
+          metric.data = readData(r, r.message(), field);
         } catch (e) {
           rethrowWithin(e, metric.name === '' ? DATA_FIELD[field]! : `${DATA_FIELD[field]}("${excerpt(metric.name)}")`);
         }
         break;
       case 12:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), metric.metadata, 0);
+        readKeyValue(r, r.message(), metric.metadata, 0);
         break;
       default:
         r.skip(wire);
@@ -158,12 +162,12 @@ function readData(r: ProtobufReader, end: number, field: number): MetricData {
   const points: unknown[] = [];
   let temporality = 0;
   let monotonic = false;
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1: {
         r.expect(tag & 7, WireType.LEN);
-        const pointEnd = r.lengthDelimited();
+        const pointEnd = r.message();
         try {
           points.push(readPoint(r, pointEnd, field));
         } catch (e) {
@@ -219,7 +223,7 @@ function readPoint(r: ProtobufReader, end: number, field: number): NumberPoint |
 
 function readNumberPoint(r: ProtobufReader, end: number): NumberPoint {
   const p: NumberPoint = { attributes: [], startTimeUnixNano: 0n, timeUnixNano: 0n, exemplars: [], flags: 0, value: 0 };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -237,7 +241,7 @@ function readNumberPoint(r: ProtobufReader, end: number): NumberPoint {
         break;
       case 5:
         r.expect(wire, WireType.LEN);
-        p.exemplars.push(readExemplar(r, r.lengthDelimited()));
+        readExemplarInto(r, p.exemplars);
         break;
       case 6:
         r.expect(wire, WireType.I64);
@@ -245,7 +249,7 @@ function readNumberPoint(r: ProtobufReader, end: number): NumberPoint {
         break;
       case 7:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), p.attributes, 0);
+        readKeyValue(r, r.message(), p.attributes, 0);
         break;
       case 8:
         r.expect(wire, WireType.VARINT);
@@ -272,7 +276,7 @@ function readHistogramPoint(r: ProtobufReader, end: number): HistogramPoint {
     min: undefined,
     max: undefined,
   };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -300,11 +304,11 @@ function readHistogramPoint(r: ProtobufReader, end: number): HistogramPoint {
         break;
       case 8:
         r.expect(wire, WireType.LEN);
-        p.exemplars.push(readExemplar(r, r.lengthDelimited()));
+        readExemplarInto(r, p.exemplars);
         break;
       case 9:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), p.attributes, 0);
+        readKeyValue(r, r.message(), p.attributes, 0);
         break;
       case 10:
         r.expect(wire, WireType.VARINT);
@@ -342,13 +346,13 @@ function readExponentialPoint(r: ProtobufReader, end: number): ExponentialHistog
     max: undefined,
     zeroThreshold: 0,
   };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
       case 1:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), p.attributes, 0);
+        readKeyValue(r, r.message(), p.attributes, 0);
         break;
       case 2:
         r.expect(wire, WireType.I64);
@@ -376,11 +380,11 @@ function readExponentialPoint(r: ProtobufReader, end: number): ExponentialHistog
         break;
       case 8:
         r.expect(wire, WireType.LEN);
-        p.positive = readBuckets(r, r.lengthDelimited());
+        p.positive = readBuckets(r, r.message());
         break;
       case 9:
         r.expect(wire, WireType.LEN);
-        p.negative = readBuckets(r, r.lengthDelimited());
+        p.negative = readBuckets(r, r.message());
         break;
       case 10:
         r.expect(wire, WireType.VARINT);
@@ -388,7 +392,7 @@ function readExponentialPoint(r: ProtobufReader, end: number): ExponentialHistog
         break;
       case 11:
         r.expect(wire, WireType.LEN);
-        p.exemplars.push(readExemplar(r, r.lengthDelimited()));
+        readExemplarInto(r, p.exemplars);
         break;
       case 12:
         r.expect(wire, WireType.I64);
@@ -411,7 +415,7 @@ function readExponentialPoint(r: ProtobufReader, end: number): ExponentialHistog
 
 function readBuckets(r: ProtobufReader, end: number): ExponentialBuckets {
   const b: ExponentialBuckets = { offset: 0, bucketCounts: [] };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
@@ -439,7 +443,7 @@ function readSummaryPoint(r: ProtobufReader, end: number): SummaryPoint {
     sum: 0,
     quantileValues: [],
   };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -461,11 +465,11 @@ function readSummaryPoint(r: ProtobufReader, end: number): SummaryPoint {
         break;
       case 6:
         r.expect(wire, WireType.LEN);
-        p.quantileValues.push(readQuantile(r, r.lengthDelimited()));
+        p.quantileValues.push(readQuantile(r, r.message()));
         break;
       case 7:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), p.attributes, 0);
+        readKeyValue(r, r.message(), p.attributes, 0);
         break;
       case 8:
         r.expect(wire, WireType.VARINT);
@@ -480,7 +484,7 @@ function readSummaryPoint(r: ProtobufReader, end: number): SummaryPoint {
 
 function readQuantile(r: ProtobufReader, end: number): QuantileValue {
   const q: QuantileValue = { quantile: 0, value: 0 };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
@@ -498,9 +502,17 @@ function readQuantile(r: ProtobufReader, end: number): QuantileValue {
   return q;
 }
 
+function readExemplarInto(r: ProtobufReader, out: Exemplar[]): void {
+  try {
+    out.push(readExemplar(r, r.message()));
+  } catch (e) {
+    rethrowWithin(e, `exemplars[${out.length}]`);
+  }
+}
+
 function readExemplar(r: ProtobufReader, end: number): Exemplar {
   const x: Exemplar = { filteredAttributes: [], timeUnixNano: 0n, value: 0, spanId: '', traceId: '' };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -514,11 +526,11 @@ function readExemplar(r: ProtobufReader, end: number): Exemplar {
         break;
       case 4:
         r.expect(wire, WireType.LEN);
-        x.spanId = r.id(8, 'exemplar spanId');
+        x.spanId = r.id(8, 'spanId');
         break;
       case 5:
         r.expect(wire, WireType.LEN);
-        x.traceId = r.id(16, 'exemplar traceId');
+        x.traceId = r.id(16, 'traceId');
         break;
       case 6:
         r.expect(wire, WireType.I64);
@@ -526,7 +538,7 @@ function readExemplar(r: ProtobufReader, end: number): Exemplar {
         break;
       case 7:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), x.filteredAttributes, 0);
+        readKeyValue(r, r.message(), x.filteredAttributes, 0);
         break;
       default:
         r.skip(wire);

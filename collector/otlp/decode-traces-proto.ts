@@ -25,7 +25,7 @@ export function decodeTracesProto(body: Uint8Array): TracesData {
     if (tag >>> 3 === 1) {
       r.expect(tag & 7, WireType.LEN);
       try {
-        resourceSpans.push(readResourceSpans(r, r.lengthDelimited()));
+        resourceSpans.push(readResourceSpans(r, r.message()));
       } catch (e) {
         rethrowWithin(e, `resourceSpans[${resourceSpans.length}]`);
       }
@@ -36,13 +36,13 @@ export function decodeTracesProto(body: Uint8Array): TracesData {
 
 function readResourceSpans(r: ProtobufReader, end: number): ResourceSpans {
   const rs: ResourceSpans = { resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [], schemaUrl: '' };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         r.expect(tag & 7, WireType.LEN);
         try {
-          rs.resource = readResource(r, r.lengthDelimited());
+          rs.resource = readResource(r, r.message());
         } catch (e) {
           rethrowWithin(e, 'resource');
         }
@@ -50,7 +50,7 @@ function readResourceSpans(r: ProtobufReader, end: number): ResourceSpans {
       case 2:
         r.expect(tag & 7, WireType.LEN);
         try {
-          rs.scopeSpans.push(readScopeSpans(r, r.lengthDelimited()));
+          rs.scopeSpans.push(readScopeSpans(r, r.message()));
         } catch (e) {
           rethrowWithin(e, `scopeSpans[${rs.scopeSpans.length}]`);
         }
@@ -72,17 +72,21 @@ function readScopeSpans(r: ProtobufReader, end: number): ScopeSpans {
     spans: [],
     schemaUrl: '',
   };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         r.expect(tag & 7, WireType.LEN);
-        ss.scope = readScope(r, r.lengthDelimited());
+        try {
+          ss.scope = readScope(r, r.message());
+        } catch (e) {
+          rethrowWithin(e, 'scope');
+        }
         break;
       case 2:
         r.expect(tag & 7, WireType.LEN);
         try {
-          ss.spans.push(readSpan(r, r.lengthDelimited()));
+          ss.spans.push(readSpan(r, r.message()));
         } catch (e) {
           rethrowWithin(e, `spans[${ss.spans.length}]`);
         }
@@ -117,7 +121,7 @@ function readSpan(r: ProtobufReader, end: number): Span {
     droppedLinksCount: 0,
     status: { code: 0, message: '' },
   };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -155,7 +159,7 @@ function readSpan(r: ProtobufReader, end: number): Span {
         break;
       case 9:
         r.expect(wire, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), span.attributes, 0);
+        readKeyValue(r, r.message(), span.attributes, 0);
         break;
       case 10:
         r.expect(wire, WireType.VARINT);
@@ -163,7 +167,11 @@ function readSpan(r: ProtobufReader, end: number): Span {
         break;
       case 11:
         r.expect(wire, WireType.LEN);
-        span.events.push(readEvent(r, r.lengthDelimited()));
+        try {
+          span.events.push(readEvent(r, r.message()));
+        } catch (e) {
+          rethrowWithin(e, `events[${span.events.length}]`);
+        }
         break;
       case 12:
         r.expect(wire, WireType.VARINT);
@@ -171,7 +179,11 @@ function readSpan(r: ProtobufReader, end: number): Span {
         break;
       case 13:
         r.expect(wire, WireType.LEN);
-        span.links.push(readLink(r, r.lengthDelimited()));
+        try {
+          span.links.push(readLink(r, r.message()));
+        } catch (e) {
+          rethrowWithin(e, `links[${span.links.length}]`);
+        }
         break;
       case 14:
         r.expect(wire, WireType.VARINT);
@@ -179,7 +191,7 @@ function readSpan(r: ProtobufReader, end: number): Span {
         break;
       case 15:
         r.expect(wire, WireType.LEN);
-        readStatus(r, r.lengthDelimited(), span);
+        readStatus(r, r.message(), span);
         break;
       case 16:
         r.expect(wire, WireType.I32);
@@ -193,7 +205,7 @@ function readSpan(r: ProtobufReader, end: number): Span {
 }
 
 function readStatus(r: ProtobufReader, end: number, span: Span): void {
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 2:
@@ -212,7 +224,7 @@ function readStatus(r: ProtobufReader, end: number, span: Span): void {
 
 function readEvent(r: ProtobufReader, end: number): SpanEvent {
   const event: SpanEvent = { timeUnixNano: 0n, name: '', attributes: [], droppedAttributesCount: 0 };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
@@ -225,7 +237,7 @@ function readEvent(r: ProtobufReader, end: number): SpanEvent {
         break;
       case 3:
         r.expect(tag & 7, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), event.attributes, 0);
+        readKeyValue(r, r.message(), event.attributes, 0);
         break;
       case 4:
         r.expect(tag & 7, WireType.VARINT);
@@ -240,16 +252,16 @@ function readEvent(r: ProtobufReader, end: number): SpanEvent {
 
 function readLink(r: ProtobufReader, end: number): SpanLink {
   const link: SpanLink = { traceId: '', spanId: '', traceState: '', attributes: [], droppedAttributesCount: 0, flags: 0 };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         r.expect(tag & 7, WireType.LEN);
-        link.traceId = r.id(16, 'links.traceId');
+        link.traceId = r.id(16, 'traceId');
         break;
       case 2:
         r.expect(tag & 7, WireType.LEN);
-        link.spanId = r.id(8, 'links.spanId');
+        link.spanId = r.id(8, 'spanId');
         break;
       case 3:
         r.expect(tag & 7, WireType.LEN);
@@ -257,7 +269,7 @@ function readLink(r: ProtobufReader, end: number): SpanLink {
         break;
       case 4:
         r.expect(tag & 7, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), link.attributes, 0);
+        readKeyValue(r, r.message(), link.attributes, 0);
         break;
       case 5:
         r.expect(tag & 7, WireType.VARINT);

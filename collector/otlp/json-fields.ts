@@ -116,7 +116,8 @@ export function getDouble(o: JsonObject, camel: string, snake?: string): number 
 export function getEnum(o: JsonObject, camel: string, snake: string | undefined, names: readonly string[]): number {
   const v = get(o, camel, snake);
   if (v === undefined) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  // Enums are int32 on the wire; a larger number is no enum value (and would not re-encode).
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) return v;
   if (typeof v === 'string') {
     const i = names.indexOf(v);
     if (i >= 0) return i;

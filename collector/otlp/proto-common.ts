@@ -12,7 +12,7 @@ export const MAX_VALUE_DEPTH = 32;
 export function readKeyValue(r: ProtobufReader, end: number, out: KeyValue[], depth: number): void {
   let key = '';
   let value: AnyValue = null;
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
@@ -22,7 +22,7 @@ export function readKeyValue(r: ProtobufReader, end: number, out: KeyValue[], de
       case 2:
         r.expect(tag & 7, WireType.LEN);
         try {
-          value = readAnyValue(r, r.lengthDelimited(), depth);
+          value = readAnyValue(r, r.message(), depth);
         } catch (e) {
           rethrowWithin(e, key === '' ? 'value' : `attributes["${excerpt(key)}"]`);
         }
@@ -37,7 +37,7 @@ export function readKeyValue(r: ProtobufReader, end: number, out: KeyValue[], de
 function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
   if (depth > MAX_VALUE_DEPTH) throw new DecodeError(`values nested deeper than ${MAX_VALUE_DEPTH}`);
   let value: AnyValue = null;
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     const wire = tag & 7;
     switch (tag >>> 3) {
@@ -59,18 +59,18 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
         break;
       case 5: {
         r.expect(wire, WireType.LEN);
-        value = readArrayValue(r, r.lengthDelimited(), depth + 1);
+        value = readArrayValue(r, r.message(), depth + 1);
         break;
       }
       case 6: {
         r.expect(wire, WireType.LEN);
-        const listEnd = r.lengthDelimited();
+        const listEnd = r.message();
         const kvs: KeyValue[] = [];
-        while (r.pos < listEnd) {
+        while (r.more(listEnd)) {
           const t = r.tag();
           if (t >>> 3 === 1) {
             r.expect(t & 7, WireType.LEN);
-            readKeyValue(r, r.lengthDelimited(), kvs, depth + 1);
+            readKeyValue(r, r.message(), kvs, depth + 1);
           } else r.skip(t & 7);
         }
         value = new KvList(kvs);
@@ -89,11 +89,11 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
 
 function readArrayValue(r: ProtobufReader, end: number, depth: number): AnyValue[] {
   const values: AnyValue[] = [];
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     if (tag >>> 3 === 1) {
       r.expect(tag & 7, WireType.LEN);
-      values.push(readAnyValue(r, r.lengthDelimited(), depth));
+      values.push(readAnyValue(r, r.message(), depth));
     } else r.skip(tag & 7);
   }
   return values;
@@ -101,12 +101,12 @@ function readArrayValue(r: ProtobufReader, end: number, depth: number): AnyValue
 
 export function readResource(r: ProtobufReader, end: number): Resource {
   const resource: Resource = { attributes: [], droppedAttributesCount: 0 };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
         r.expect(tag & 7, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), resource.attributes, 0);
+        readKeyValue(r, r.message(), resource.attributes, 0);
         break;
       case 2:
         r.expect(tag & 7, WireType.VARINT);
@@ -121,7 +121,7 @@ export function readResource(r: ProtobufReader, end: number): Resource {
 
 export function readScope(r: ProtobufReader, end: number): InstrumentationScope {
   const scope: InstrumentationScope = { name: '', version: '', attributes: [], droppedAttributesCount: 0 };
-  while (r.pos < end) {
+  while (r.more(end)) {
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1:
@@ -134,7 +134,7 @@ export function readScope(r: ProtobufReader, end: number): InstrumentationScope 
         break;
       case 3:
         r.expect(tag & 7, WireType.LEN);
-        readKeyValue(r, r.lengthDelimited(), scope.attributes, 0);
+        readKeyValue(r, r.message(), scope.attributes, 0);
         break;
       case 4:
         r.expect(tag & 7, WireType.VARINT);

@@ -13,6 +13,7 @@ export class ProtobufReader {
   readonly buf: Buffer;
   pos = 0;
   limit: number;
+  private readonly limits: number[] = [];
   private readonly view: DataView;
 
   constructor(data: Uint8Array) {
@@ -132,14 +133,32 @@ export class ProtobufReader {
     return v;
   }
 
+  /**
+   * Reads the LEN prefix of a nested message and returns its end, which becomes the reading
+   * limit until `more(end)` reaches it: nothing inside the message can read past its end.
+   */
+  message(): number {
+    const end = this.lengthDelimited();
+    this.limits.push(this.limit);
+    this.limit = end;
+    return end;
+  }
+
+  /** The loop condition of a nested message: true while bytes remain, then restores the parent's limit. */
+  more(end: number): boolean {
+    if (this.pos < end) return true;
+    this.limit = this.limits.pop()!;
+    return false;
+  }
+
   /** Reads a LEN prefix and returns the end offset of the payload that follows. */
   lengthDelimited(): number {
-    const len = this.uint32();
-    const end = this.pos + len;
-    if (end > this.limit) {
+    // The whole varint, not its low 32 bits: a length of 2^32 + 5 is not a length of 5.
+    const len = this.uint64Number();
+    if (len > this.limit - this.pos) {
       throw new DecodeError(`length ${len} at byte ${this.pos} runs past the end of its message`);
     }
-    return end;
+    return this.pos + len;
   }
 
   string(): string {
@@ -159,12 +178,15 @@ export class ProtobufReader {
     return b;
   }
 
-  /** A trace id (16 bytes) or span id (8 bytes) as lowercase hex; empty stays empty. */
-  id(size: 8 | 16, what: string): string {
+  /**
+   * A trace id (16 bytes) or span id (8 bytes) as lowercase hex; empty stays empty. `field` is the
+   * field's name, which a wrong length is reported under (`spans[1].traceId: must be 16 bytes`).
+   */
+  id(size: 8 | 16, field: string): string {
     const end = this.lengthDelimited();
     const len = end - this.pos;
     if (len !== 0 && len !== size) {
-      throw new DecodeError(`${what} must be ${size} bytes, got ${len}`);
+      throw new DecodeError(`must be ${size} bytes, got ${len}`).within(field);
     }
     let hex = '';
     for (let i = this.pos; i < end; i++) hex += HEX[this.buf[i]!];

@@ -132,12 +132,12 @@ export class OtlpHttpReceiver implements Lifecycle {
         const data = encoding === 'protobuf' ? decodeTracesProto(body) : decodeTracesJson(body);
         validation = removeInvalidSpans(data);
         items = countSpans(data);
-        result = items === 0 ? { kind: 'accepted' } : await this.deps.traces.consumeTraces({ data, items, source });
+        result = items === 0 ? { kind: 'accepted' } : await this.consume(() => this.deps.traces.consumeTraces({ data, items, source }));
       } else {
         const data = encoding === 'protobuf' ? decodeMetricsProto(body) : decodeMetricsJson(body);
         validation = removeInvalidPoints(data);
         items = countPoints(data);
-        result = items === 0 ? { kind: 'accepted' } : await this.deps.metrics.consumeMetrics({ data, items, source });
+        result = items === 0 ? { kind: 'accepted' } : await this.consume(() => this.deps.metrics.consumeMetrics({ data, items, source }));
       }
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
@@ -154,10 +154,41 @@ export class OtlpHttpReceiver implements Lifecycle {
         return send(reply, 200, encoding, exportResponse(signal, encoding, validation.invalid + result.rejected, message));
       }
       case 'refused':
-        reply.header('retry-after', String(Math.max(1, Math.ceil(result.retryAfterSeconds))));
+        reply.header('retry-after', String(retryAfter(result.retryAfterSeconds)));
         return sendStatus(reply, result.status, encoding, result.message);
     }
   }
+
+  /**
+   * Hands a batch to the next consumer. A consumer that throws or rejects (with anything, even
+   * `undefined`) or answers something that is not a ConsumeResult has not taken the batch: that
+   * is a retryable refusal, answered 503 and counted like one. Its error never reaches the error
+   * handler, where a `statusCode` or `code` property it happened to carry would be mistaken for a
+   * request problem (a 4xx tells the client to drop the data) or crash the handler (a 500).
+   */
+  private async consume(next: () => ConsumeResult | Promise<ConsumeResult>): Promise<ConsumeResult> {
+    try {
+      const result = await next();
+      if (result?.kind === 'accepted' || result?.kind === 'partial' || result?.kind === 'refused') return result;
+      this.deps.logger.error({ result }, 'a consumer answered something that is not a ConsumeResult');
+    } catch (err) {
+      this.deps.logger.error({ err }, 'a consumer failed while handling an export request');
+    }
+    return CONSUMER_FAILED;
+  }
+}
+
+const CONSUMER_FAILED: ConsumeResult = Object.freeze({
+  kind: 'refused',
+  status: 503,
+  reason: 'internal_error',
+  retryAfterSeconds: 1,
+  message: 'internal error; retry later',
+});
+
+/** Whole seconds, at least 1, for the Retry-After header, whatever number the consumer gave. */
+function retryAfter(seconds: number): number {
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 1;
 }
 
 function send(reply: FastifyReply, status: number, encoding: Encoding, body: Buffer): FastifyReply {
