@@ -92,7 +92,9 @@ export class Collector {
     await this.receiver.shutdown();
     this.aggregator.flush();
     await this.admin.shutdown();
+    this.exporter.shutdown();
+    const started = this.otlpAddress !== '';
     this.state = 'stopped';
-    this.logger.info('meshtel collector stopped');
+    if (started) this.logger.info('meshtel collector stopped');
   }
 }

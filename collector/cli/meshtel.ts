@@ -27,6 +27,10 @@ The admin API of "stat" and "edges" defaults to MESHTEL_ADMIN_URL or http://127.
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const env = process.env;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'run': {
       const options: ParseOptions = { config: { type: 'string' } };

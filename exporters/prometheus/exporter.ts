@@ -1,6 +1,7 @@
-import { Gauge, type Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { MetricFamily } from '../../collector/model/families.js';
 import { FamilyMetric } from './family-metric.js';
+import { ProcessMetrics } from './process-metrics.js';
 
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -10,13 +11,15 @@ export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
  * `/metrics` serves (pull). Label values are escaped by prom-client, so no input can break it.
  */
 export class PrometheusExporter {
+  private readonly process: ProcessMetrics;
+
   constructor(
     private readonly registry: Registry,
     families: readonly MetricFamily[],
     version: string,
   ) {
     for (const f of families) registry.registerMetric(new FamilyMetric(f) as unknown as Parameters<Registry['registerMetric']>[0]);
-    collectDefaultMetrics({ register: registry });
+    this.process = new ProcessMetrics(registry);
     new Gauge({
       name: 'meshtel_build_info',
       help: 'Always 1; the version label says which meshtel is running.',
@@ -28,5 +31,9 @@ export class PrometheusExporter {
   /** The text exposition of every registered family. */
   render(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  shutdown(): void {
+    this.process.stop();
   }
 }

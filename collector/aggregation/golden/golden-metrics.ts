@@ -294,7 +294,7 @@ export class GoldenMetrics {
         collect: (emit) => emit(NO_LABELS, this.deltas.size),
       },
       {
-        name: 'meshtel_golden_counter_resets_total',
+        name: 'meshtel_golden_stream_resets_total',
         help: 'Cumulative streams seen to reset (a restarted proxy); their new value counted whole.',
         type: 'counter',
         collect: (emit) => emit(NO_LABELS, this.deltas.resets),
