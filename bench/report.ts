@@ -1,0 +1,203 @@
+import { cpus } from 'node:os';
+import type { BenchOptions } from './options.js';
+import type { IngestRun, Memory, MeshSummary, RateRun, RenderRun, ScenarioResult } from './results.js';
+
+/** The targets of the issue, on one core. */
+export const TARGETS = { spansPerSecond: 150_000, rssMiB: 200, renderMs: 100, renderSeries: 10_000 };
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const dec = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const mib = (n: number) => `${dec(n, 0)} MiB`;
+
+/** Aligned columns: the first left-aligned, the others right-aligned. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+function meshLines(mesh: MeshSummary): string[] {
+  return [
+    `  mesh: ${mesh.services} services in ${mesh.namespaces} namespaces on ${mesh.nodes} nodes, ${int(mesh.edges)} service-graph edges exercised`,
+    `  batch: ${mesh.batchSize} spans, ${dec(mesh.attributesPerSpan)} attributes/span, ${dec(mesh.resourcesPerBatch)} resources (pods), ` +
+      `${dec(mesh.bytesPerBatch / 1024)} KiB, ${dec(mesh.errorRatio * 100)}% errors`,
+    `  ${mesh.batches} distinct batches resent round-robin with fresh trace ids (built in ${int(mesh.generationMs)} ms)`,
+  ];
+}
+
+function ingestRows(runs: IngestRun[]): string[][] {
+  return runs.map((r) => [
+    r.label,
+    int(r.load.itemsPerSecond),
+    dec(r.load.requestsPerSecond),
+    dec(r.load.latencyMs.p50, 2),
+    dec(r.load.latencyMs.p99, 2),
+    dec(r.load.cpu, 2),
+    mib(r.load.peak.rss),
+    mib(r.afterGc.rss),
+    r.load.failed === 0 ? '0' : `${int(r.load.failed)} !`,
+  ]);
+}
+
+const INGEST_HEADER = ['path', 'spans/s', 'req/s', 'p50 ms', 'p99 ms', 'CPU cores', 'peak RSS', 'RSS after GC', 'non-200'];
+
+function stateLine(run: IngestRun): string | undefined {
+  const s = run.state;
+  if (s === undefined) return undefined;
+  return (
+    `  aggregation after "${run.label}": ${int(s.edgeSeries)} edge series, ${int(s.spanMetricSeries)} span-metric series, ` +
+    `${int(s.pending)} half-edges pending, ${int(s.dropped)} dropped, ${int(s.unpaired)} unpaired, ${int(s.duplicates)} duplicates`
+  );
+}
+
+/** Where the RSS of a run went: V8 heap (reserved / used) and Buffers, at the peak and after GC. */
+function memoryLines(run: IngestRun): string[] {
+  const parts = (m: Memory) => `RSS ${mib(m.rss)} = V8 heap ${mib(m.heapTotal)} (${mib(m.heapUsed)} used) + ${mib(m.external)} external + rest`;
+  return [
+    `  memory of "${run.label}" (idle before the load: RSS ${mib(run.rssBefore)}):`,
+    `    at peak RSS: ${parts(run.load.peak)}`,
+    `    after GC:    ${parts(run.afterGc)}`,
+  ];
+}
+
+function renderRows(renders: RenderRun[]): string[][] {
+  return renders.map((r) => [r.label, dec(r.latencyMs.p50, 1), dec(r.latencyMs.p99, 1), String(r.latencyMs.samples), int(r.series), int(r.lines), dec(r.bytes / 1024, 0)]);
+}
+
+const RENDER_HEADER = ['path', 'p50 ms', 'p99 ms', 'renders', 'series', 'lines', 'KiB'];
+
+function rateRows(runs: RateRun[]): string[][] {
+  return runs.map((r) => [r.label, int(r.spansPerSecond), dec(r.bytesPerSecond / 1e6, 1), dec(r.msPerBatch, 3)]);
+}
+
+/** Spans/s the collector would sustain without the client's cost (times per span add up on one thread). */
+export function netOfClient(withClient: number, clientAlone: number): number {
+  return 1 / (1 / withClient - 1 / clientAlone);
+}
+
+/** Share of the CPUs other processes kept busy just before and just after the run (0..1). */
+export interface MachineLoad {
+  before: number;
+  after: number;
+}
+
+/**
+ * The whole report, or the sections of the scenarios that ran. Other busy processes make every
+ * number lower: `load` says whether there were any.
+ */
+export function formatReport(results: ScenarioResult[], options: BenchOptions, load?: MachineLoad): string {
+  const out: string[] = [];
+  const cpu = cpus();
+  const busy = load === undefined ? '' : `; CPUs busy before/after the run: ${dec(load.before * 100, 0)}% / ${dec(load.after * 100, 0)}%`;
+  const noisy = load !== undefined && Math.max(load.before, load.after) > 0.1;
+  out.push(
+    `meshtel benchmark: node ${process.version}, ${process.platform} ${process.arch}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}${busy}`,
+    ...(noisy ? ['WARNING: other processes were using the CPUs: numbers may be low and noisy; rerun on an idle machine'] : []),
+    `${options.quick ? 'QUICK smoke run (numbers are rough)' : 'full run'}: ${dec(options.warmupMs / 1000)} s warm-up, ` +
+      `${dec(options.durationMs / 1000)} s measured per load run, ${options.concurrency} requests in flight (closed loop), each scenario in a fresh process`,
+    '',
+  );
+
+  const ingest = results.filter((r) => r.scenario === 'ingest');
+  const ingestRuns = ingest.flatMap((r) => r.runs);
+  if (ingest[0] !== undefined) {
+    out.push('Ingest: POST /v1/traces, OTLP/protobuf from the official serializer (@opentelemetry/otlp-transformer)', ...meshLines(ingest[0].mesh));
+    out.push(...table(INGEST_HEADER, ingestRows(ingestRuns)));
+    for (const r of ingestRuns) {
+      const line = stateLine(r);
+      if (line !== undefined) out.push(line);
+    }
+    const remote = ingestRuns.find((r) => r.label.includes('another process'));
+    if (remote !== undefined) out.push(...memoryLines(remote));
+    const decoders = results.find((r) => r.scenario === 'decode')?.runs.slice(0, 2) ?? [];
+    if (decoders.length > 0) {
+      out.push(`  baseline, decoding the same payloads only (details below): ${decoders.map((d) => `${d.label} ${int(d.spansPerSecond)} spans/s`).join(', ')}`);
+    }
+    out.push(
+      '  "client in another process": the collector runs alone in its process (its own core); CPU and RSS are that process\'s.',
+      '  "client in this process": one Node thread runs the client and the collector, so that row includes the client\'s own',
+      '  cost (fetch, request framing, its garbage in the same heap); the "client alone" row measures it against a server that',
+      '  only reads the body. inject() skips sockets and HTTP parsing (light-my-request builds the request in memory).',
+      '  Latency: per request, with the others in flight, so it includes queueing. CPU: all threads of the process (GC helpers too).',
+      '',
+    );
+  }
+
+  const decode = results.find((r) => r.scenario === 'decode');
+  if (decode !== undefined) {
+    out.push('Decode and aggregate alone: the same payloads, no HTTP, synchronous loop');
+    out.push(...table(['step', 'spans/s', 'MB/s', 'ms/batch'], rateRows(decode.runs)), '');
+  }
+
+  const edges = results.find((r) => r.scenario === 'edges');
+  if (edges !== undefined) {
+    out.push('1,000 service-graph edges: collector under load over HTTP', ...meshLines(edges.mesh));
+    out.push(...table(INGEST_HEADER, ingestRows([edges.run])));
+    const line = stateLine(edges.run);
+    if (line !== undefined) out.push(line);
+    out.push(...memoryLines(edges.run));
+    out.push('  /metrics at this size:', ...table(RENDER_HEADER, renderRows(edges.renders)), '');
+  }
+
+  const render = results.find((r) => r.scenario === 'render');
+  if (render !== undefined) {
+    out.push(
+      `/metrics with ~${int(TARGETS.renderSeries)} series: every payload of a ${render.mesh.services}-service mesh sent once, collector idle`,
+      `  aggregation: ${int(render.state.edgeSeries)} edge series, ${int(render.state.spanMetricSeries)} span-metric series; ` +
+        '"series" below are the sample lines of the exposition (each histogram bucket is one)',
+    );
+    out.push(...table(RENDER_HEADER, renderRows(render.renders)), '');
+  }
+
+  const verdicts = verdictLines(ingestRuns, edges?.run, render?.renders ?? []);
+  if (verdicts.length > 0) out.push('Targets (collector on one core)', ...verdicts);
+  return out.join('\n');
+}
+
+/** One target: `MET` or `NOT MET`, what it asks, what was measured, and details on a second line. */
+function verdict(met: boolean, target: string, measured: string, details: string[] = []): string[] {
+  const head = `  ${(met ? 'MET' : 'NOT MET').padEnd(8)} ${target}: ${measured}`;
+  return details.length === 0 ? [head] : [head, `           (${details.join('; ')})`];
+}
+
+function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders: RenderRun[]): string[] {
+  const out: string[] = [];
+  const remote = ingest.find((r) => r.label.includes('another process'));
+  const local = ingest.find((r) => r.label.includes('this process'));
+  const inject = ingest.find((r) => r.label.includes('inject'));
+  const client = ingest.find((r) => r.label.startsWith('client alone'));
+  const primary = remote ?? local;
+  if (primary !== undefined) {
+    const rate = primary.load.itemsPerSecond;
+    const details = [
+      primary !== local && local ? `${int(local.load.itemsPerSecond)} with the client in-process` : undefined,
+      local && client ? `~${int(netOfClient(local.load.itemsPerSecond, client.load.itemsPerSecond))} in-process net of the client` : undefined,
+      inject ? `${int(inject.load.itemsPerSecond)} via inject()` : undefined,
+    ].filter((x) => x !== undefined);
+    const where = primary === remote ? `collector process at ${dec(primary.load.cpu, 2)} CPU cores` : 'client included';
+    out.push(...verdict(rate >= TARGETS.spansPerSecond, `>= ${int(TARGETS.spansPerSecond)} spans/s ingested and aggregated`, `${int(rate)} spans/s over HTTP, ${where}`, details));
+  }
+  if (edges !== undefined) {
+    out.push(
+      ...verdict(
+        edges.load.peak.rss < TARGETS.rssMiB,
+        `RSS < ${TARGETS.rssMiB} MiB with 1,000 edges`,
+        `peak ${mib(edges.load.peak.rss)} under load with ${int(edges.state?.edgeSeries ?? NaN)} edges, ${mib(edges.afterGc.rss)} after GC, ` +
+          (edges.label.includes('another process') ? 'collector process alone' : 'client in the same process (its memory included)'),
+      ),
+    );
+  }
+  const admin = renders.find((r) => r.label.startsWith('GET'));
+  const direct = renders.find((r) => r.label.startsWith('Prometheus'));
+  if (admin !== undefined) {
+    out.push(
+      ...verdict(
+        admin.latencyMs.p99 < TARGETS.renderMs,
+        `/metrics with ${int(TARGETS.renderSeries)} series < ${TARGETS.renderMs} ms`,
+        `p99 ${dec(admin.latencyMs.p99)} ms for GET /metrics with ${int(admin.series)} series`,
+        direct ? [`PrometheusExporter.render() alone: p99 ${dec(direct.latencyMs.p99)} ms`] : [],
+      ),
+    );
+  }
+  return out;
+}
