@@ -1,11 +1,14 @@
 import type { MetricFamily } from '../model/families.js';
+import { SpanKind } from '../model/traces.js';
 import { ACCEPTED, type ConsumeResult, type MetricBatch, type MetricsConsumer, type TraceBatch, type TracesConsumer } from '../pipeline/consumer.js';
 import type { AggregationConfig } from './config.js';
 import { GoldenMetrics } from './golden/golden-metrics.js';
-import type { SeriesTable } from './series-table.js';
+import { serviceNameOf, workloadOf } from './identity.js';
+import type { Series, SeriesTable } from './series-table.js';
 import { ServiceGraph } from './service-graph/service-graph.js';
+import { SpanFacts } from './span-facts.js';
 import { SpanMetrics } from './span-metrics/span-metrics.js';
-import { recordEdge, recordInboundSpans } from './traffic/span-traffic.js';
+import { recordEdge, recordInbound } from './traffic/span-traffic.js';
 import { TrafficStore } from './traffic/traffic-store.js';
 
 /** Milliseconds since the epoch; injected so that tests control time. */
@@ -28,6 +31,7 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
   private readonly spanMetrics: SpanMetrics | undefined;
   private readonly serviceGraph: ServiceGraph | undefined;
   private readonly golden: GoldenMetrics | undefined;
+  private readonly facts: SpanFacts;
   private lastSweep: number;
 
   constructor(
@@ -44,6 +48,7 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
       maxEntities: config.windows.max_entities,
       startedAt,
     });
+    this.facts = new SpanFacts(config.service_graph.virtual_node_peer_attributes);
     if (config.span_metrics.enabled) this.spanMetrics = new SpanMetrics(config.span_metrics, max);
     if (config.service_graph.enabled) {
       this.serviceGraph = new ServiceGraph(config.service_graph, max, (edge) => recordEdge(this.traffic, edge, this.clock.now()));
@@ -53,12 +58,34 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
     }
   }
 
+  /**
+   * One pass over the spans: each span's attributes are read once (SpanFacts) and the facts
+   * handed to span metrics, the service graph and the query windows in turn.
+   */
   consumeTraces(batch: TraceBatch): ConsumeResult {
     const now = this.clock.now();
-    const rs = batch.data.resourceSpans;
-    this.spanMetrics?.add(rs, now);
-    this.serviceGraph?.add(rs, now);
-    recordInboundSpans(this.traffic, rs, now);
+    const facts = this.facts;
+    const bounds = this.traffic.bounds;
+    const spanMetrics = this.spanMetrics;
+    const serviceGraph = this.serviceGraph;
+    for (const rs of batch.data.resourceSpans) {
+      const attributes = rs.resource.attributes;
+      const workload = workloadOf(attributes);
+      const service = serviceNameOf(attributes);
+      const serviceSeries = spanMetrics?.service(service);
+      let inbound: Float64Array | undefined | null = null;
+      for (const ss of rs.scopeSpans) {
+        for (const span of ss.spans) {
+          facts.read(span);
+          if (spanMetrics !== undefined) spanMetrics.record(service, serviceSeries!, span, facts, now);
+          serviceGraph?.record(workload, span, facts, now);
+          if (span.kind === SpanKind.SERVER || span.kind === SpanKind.CONSUMER) {
+            inbound ??= this.traffic.workloadSlot('spans', workload, now, facts.startMs);
+            if (inbound !== undefined) recordInbound(inbound, bounds, facts);
+          }
+        }
+      }
+    }
     return ACCEPTED;
   }
 
@@ -74,7 +101,7 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
     if (now - this.lastSweep >= 60_000) {
       this.lastSweep = now;
       const ttl = this.config.series_ttl;
-      this.spanMetrics?.series.sweep(now, ttl);
+      this.spanMetrics?.sweep(now, ttl);
       this.serviceGraph?.sweep(now, ttl);
       this.golden?.sweep(now, ttl);
       this.traffic.sweep(now);
@@ -88,8 +115,8 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
 
   /** Every family the aggregation exports, including its own cardinality self-telemetry. */
   families(): MetricFamily[] {
-    const tables: SeriesTable<unknown>[] = [
-      ...(this.spanMetrics ? [this.spanMetrics.series] : []),
+    const tables: SeriesTable<Series>[] = [
+      ...(this.spanMetrics ? [this.spanMetrics.table] : []),
       ...(this.serviceGraph?.tables ?? []),
       ...(this.golden?.tables ?? []),
     ];
@@ -115,7 +142,7 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
 const KIND_WORKLOAD = Object.freeze({ kind: 'workload' });
 const KIND_EDGE = Object.freeze({ kind: 'edge' });
 
-function cardinalityFamilies(tables: SeriesTable<unknown>[], limit: number): MetricFamily[] {
+function cardinalityFamilies(tables: SeriesTable<Series>[], limit: number): MetricFamily[] {
   const labels = new Map(tables.map((t) => [t, Object.freeze({ metric: t.family })]));
   return [
     {

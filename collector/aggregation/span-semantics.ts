@@ -1,69 +1,43 @@
-import { attribute, booleanAttribute, numberAttribute, stringAttribute, type KeyValue } from '../model/common.js';
-import { StatusCode, type Span } from '../model/traces.js';
+import { attribute, numberAttribute, type AnyValue, type KeyValue } from '../model/common.js';
 
 /**
- * Whether a span records a failed request, by the rule of DESIGN.md: the gRPC status when there
- * is one (anything but OK fails), else the HTTP status (5xx fails), else the span status (ERROR).
+ * The rules of DESIGN.md for reading OpenTelemetry semantic conventions that spans and metric
+ * points share. A request fails when its gRPC status is not OK, else when its HTTP status is
+ * 5xx, else when the span status is ERROR (metric points: when `error.type` is set).
  */
-export function spanFailed(span: Span): boolean {
-  const grpc = grpcFailed(span.attributes);
-  if (grpc !== undefined) return grpc;
-  const http = numberAttribute(span.attributes, 'http.response.status_code') ?? numberAttribute(span.attributes, 'http.status_code');
-  if (http !== undefined) return http >= 500;
-  return span.status.code === StatusCode.ERROR;
-}
 
 /**
- * `rpc.grpc.status_code` (older conventions, an int) or `rpc.response.status_code` (newer, the
- * status name such as "OK" or "UNAVAILABLE", or its number); undefined when neither is set.
+ * Whether a gRPC status attribute value means failure: `rpc.grpc.status_code` (older
+ * conventions, an int) or `rpc.response.status_code` (newer, the status name such as "OK" or
+ * "UNAVAILABLE", or its number). Undefined when the value says nothing.
  */
-export function grpcFailed(attributes: readonly KeyValue[]): boolean | undefined {
-  const code = numberAttribute(attributes, 'rpc.grpc.status_code');
-  if (code !== undefined) return code !== 0;
-  const response = attribute(attributes, 'rpc.response.status_code');
-  if (response === undefined || response === null || response === '') return undefined;
-  if (typeof response === 'string') return response !== 'OK' && response !== '0';
-  if (typeof response === 'bigint' || typeof response === 'number') return Number(response) !== 0;
+export function grpcStatusFailed(value: AnyValue | undefined): boolean | undefined {
+  if (typeof value === 'bigint') return value !== 0n;
+  if (typeof value === 'number') return Number.isFinite(value) ? value !== 0 : undefined;
+  if (typeof value === 'string' && value !== '') {
+    const n = Number(value);
+    return Number.isFinite(n) ? n !== 0 : value !== 'OK';
+  }
   return undefined;
 }
 
-/** Span duration in seconds (0 for spans that end before they start). */
-export function durationSeconds(span: Span): number {
-  const ns = span.endTimeUnixNano - span.startTimeUnixNano;
-  return ns > 0n ? Number(ns) / 1e9 : 0;
+/** The gRPC rule over an attribute list (metric points); undefined when no gRPC status is set. */
+export function grpcFailed(attributes: readonly KeyValue[]): boolean | undefined {
+  return grpcStatusFailed(attribute(attributes, 'rpc.grpc.status_code')) ?? grpcStatusFailed(attribute(attributes, 'rpc.response.status_code'));
 }
 
-/** Whether the hop the span describes ran over TLS, from `tls.established`; undefined if unknown. */
-export function spanTls(span: Span): boolean | undefined {
-  return booleanAttribute(span.attributes, 'tls.established');
+/** The HTTP status of a metric point, new or old convention. */
+export function httpStatus(attributes: readonly KeyValue[]): number | undefined {
+  return numberAttribute(attributes, 'http.response.status_code') ?? numberAttribute(attributes, 'http.status_code');
 }
 
 const TWO_POW_56 = 2 ** 56;
 
 /**
- * How many requests one span stands for: 1 / its sampling probability. Read from, in order:
- * - W3C tracestate `ot=th:<hex>` (OpenTelemetry consistent probability sampling: the rejection
- *   threshold T over 2^56, so p = 1 - T / 2^56), or the older `ot=p:<n>` (p = 2^-n);
- * - the span attribute `sampling.probability` (0 < p <= 1);
- * - Jaeger's `sampler.type = "probabilistic"` with `sampler.param` = p.
- * Anything missing or invalid means 1: the span counts once.
+ * The sampling probability in an `ot` tracestate entry, or undefined when it carries none:
+ * `th:<hex>` (OpenTelemetry consistent probability sampling: the rejection threshold T over
+ * 2^56, so p = 1 - T / 2^56), or the older `p:<n>` (p = 2^-n).
  */
-export function samplingWeight(span: Span): number {
-  if (span.traceState !== '') {
-    const p = probabilityFromTraceState(span.traceState);
-    if (p !== undefined) return 1 / p;
-  }
-  const attrs = span.attributes;
-  const p = numberAttribute(attrs, 'sampling.probability');
-  if (p !== undefined) return p > 0 && p <= 1 ? 1 / p : 1;
-  if (stringAttribute(attrs, 'sampler.type') === 'probabilistic') {
-    const param = numberAttribute(attrs, 'sampler.param');
-    if (param !== undefined && param > 0 && param <= 1) return 1 / param;
-  }
-  return 1;
-}
-
-/** The sampling probability in an `ot` tracestate entry, or undefined when it carries none. */
 export function probabilityFromTraceState(traceState: string): number | undefined {
   for (const member of traceState.split(',')) {
     const entry = member.trim();

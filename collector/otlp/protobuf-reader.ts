@@ -163,11 +163,12 @@ export class ProtobufReader {
 
   string(): string {
     const end = this.lengthDelimited();
-    // Invalid UTF-8 becomes U+FFFD rather than failing the batch: a label value with a bad
-    // byte is still worth counting, and the exposition escapes whatever comes out.
-    const s = end === this.pos ? '' : this.buf.toString('utf8', this.pos, end);
+    const start = this.pos;
     this.pos = end;
-    return s;
+    const len = end - start;
+    if (len === 0) return '';
+    if (len > CACHED_STRING_MAX) return this.buf.toString('utf8', start, end);
+    return cachedString(this.buf, start, len);
   }
 
   /** A copy of a LEN payload, so that the request buffer can be released. */
@@ -188,8 +189,7 @@ export class ProtobufReader {
     if (len !== 0 && len !== size) {
       throw new DecodeError(`must be ${size} bytes, got ${len}`).within(field);
     }
-    let hex = '';
-    for (let i = this.pos; i < end; i++) hex += HEX[this.buf[i]!];
+    const hex = len === 0 ? '' : this.buf.toString('hex', this.pos, end);
     this.pos = end;
     return hex;
   }
@@ -266,7 +266,38 @@ export class ProtobufReader {
   }
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/**
+ * Decoded short strings, shared across requests. The same attribute keys, service names, span
+ * names and label values arrive in every batch; decoding each once and handing out the same
+ * string saves the UTF-8 decode and the allocation, and later Map lookups find its hash already
+ * computed. A slot is found by hashing the bytes and confirmed by comparing them, so a hash
+ * collision only costs a miss. Bounded: 4096 strings of at most 64 bytes.
+ */
+const CACHED_STRING_MAX = 64;
+const CACHE_SLOTS = 4096;
+const cacheBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CACHE_SLOTS).fill(undefined);
+const cacheStrings: string[] = new Array<string>(CACHE_SLOTS).fill('');
+
+function cachedString(buf: Buffer, start: number, len: number): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ buf[start + i]!, 0x01000193);
+  const slot = (h >>> 0) & (CACHE_SLOTS - 1);
+  const cached = cacheBytes[slot];
+  if (cached !== undefined && cached.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cacheStrings[slot]!;
+  }
+  const s = buf.toString('utf8', start, start + len);
+  cacheBytes[slot] = Uint8Array.prototype.slice.call(buf, start, start + len);
+  cacheStrings[slot] = s;
+  return s;
+}
 
 function truncated(what: string, pos: number): DecodeError {
   return new DecodeError(`truncated ${what} at byte ${pos}`);

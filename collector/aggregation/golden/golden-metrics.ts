@@ -4,7 +4,7 @@ import type { HistogramData, Labels, MetricFamily } from '../../model/families.j
 import { Temporality, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
 import { Rebucketer } from '../histogram.js';
 import { workloadOf, type Workload } from '../identity.js';
-import { SeriesTable, seriesKey } from '../series-table.js';
+import { SeriesTable, seriesFor, type Series } from '../series-table.js';
 import type { TrafficStore } from '../traffic/traffic-store.js';
 import { BUCKETS, FAILURES, LATENCY_SUM, REQUESTS, SECURED } from '../traffic/windowed-counts.js';
 import type { GoldenConfig } from './config.js';
@@ -20,13 +20,20 @@ interface Target {
   dst: Workload | undefined;
 }
 
-interface Histogram {
+interface Histogram extends Series {
   counts: Float64Array;
   sum: number;
   count: number;
 }
 
-type Gauges = Map<string, { value: number; at: number }>;
+interface Count extends Series {
+  value: number;
+}
+
+interface Gauges extends Series {
+  /** Last value per reporting stream, with when it was reported. */
+  streams: Map<string, { value: number; at: number }>;
+}
 
 const WORKLOAD_LABELS = ['namespace', 'workload'];
 const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
@@ -43,9 +50,9 @@ export class GoldenMetrics {
   private readonly deltas: DeltaTracker;
   private readonly rebucketer: Rebucketer;
   private readonly bounds: readonly number[];
-  private readonly requests: Record<Direction, SeriesTable<{ value: number }>>;
+  private readonly requests: Record<Direction, SeriesTable<Count>>;
   private readonly latency: Record<Direction, SeriesTable<Histogram>>;
-  private readonly bytes: Record<Direction, SeriesTable<{ value: number }>>;
+  private readonly bytes: Record<Direction, SeriesTable<Count>>;
   private readonly tcp: Record<Direction, SeriesTable<Gauges>>;
   private readonly outcomes = new Map<PointOutcome, number>(POINT_OUTCOMES.map((o) => [o, 0]));
   private readonly scratch: Float64Array;
@@ -62,17 +69,17 @@ export class GoldenMetrics {
     this.deltas = new DeltaTracker(collectorStartNs, config.max_streams);
     this.scratch = new Float64Array(this.bounds.length + 1);
     const n = this.bounds.length + 1;
-    const table = <S>(prefix: string, labels: string[], create: () => S) => ({
-      inbound: new SeriesTable(`meshtel_workload_${prefix}`, [...WORKLOAD_LABELS, ...labels], maxSeries, create),
-      outbound: new SeriesTable(`meshtel_edge_${prefix}`, [...EDGE_LABELS, ...labels], maxSeries, create),
+    const table = <S extends Series>(prefix: string, labels: string[], create: () => Omit<S, 'updated'>) => ({
+      inbound: new SeriesTable<S>(`meshtel_workload_${prefix}`, [...WORKLOAD_LABELS, ...labels], maxSeries, create),
+      outbound: new SeriesTable<S>(`meshtel_edge_${prefix}`, [...EDGE_LABELS, ...labels], maxSeries, create),
     });
-    this.requests = table('requests', ['classification', 'tls'], () => ({ value: 0 }));
-    this.latency = table('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0 }));
-    this.bytes = table('tcp_bytes', ['direction'], () => ({ value: 0 }));
-    this.tcp = table('tcp_open_connections', [], (): Gauges => new Map());
+    this.requests = table<Count>('requests', ['classification', 'tls'], () => ({ value: 0 }));
+    this.latency = table<Histogram>('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0 }));
+    this.bytes = table<Count>('tcp_bytes', ['direction'], () => ({ value: 0 }));
+    this.tcp = table<Gauges>('tcp_open_connections', [], () => ({ streams: new Map() }));
   }
 
-  get tables(): SeriesTable<unknown>[] {
+  get tables(): SeriesTable<Series>[] {
     return [this.requests, this.latency, this.bytes, this.tcp].flatMap((t) => [t.inbound, t.outbound]);
   }
 
@@ -128,7 +135,7 @@ export class GoldenMetrics {
       case 'tcp_open': {
         if (!tcpPeerMatches(t.direction, point.attributes)) return 'other_peer';
         const value = Number((point as NumberPoint).value);
-        this.series(this.tcp, t, [], now).set(stream, { value, at: now });
+        this.series(this.tcp, t, [], now).streams.set(stream, { value, at: now });
         if (t.direction === 'inbound') this.traffic.setTcpConnections(t.src, stream, value, now);
         return 'used';
       }
@@ -207,13 +214,9 @@ export class GoldenMetrics {
     return this.traffic.edgeSlot('proxy', t.src, t.dst!, { src: false, dst: false }, now, since);
   }
 
-  private series<S>(tables: Record<Direction, SeriesTable<S>>, t: Target, extra: string[], now: number): S {
-    if (t.direction === 'inbound') {
-      const values = [t.src.namespace, t.src.name, ...extra];
-      return tables.inbound.get(seriesKey(...values), () => values, now);
-    }
-    const values = [t.src.namespace, t.src.name, t.dst!.namespace, t.dst!.name, ...extra];
-    return tables.outbound.get(seriesKey(...values), () => values, now);
+  private series<S extends Series>(tables: Record<Direction, SeriesTable<S>>, t: Target, extra: string[], now: number): S {
+    if (t.direction === 'inbound') return seriesFor(tables.inbound, [t.src.namespace, t.src.name, ...extra], now);
+    return seriesFor(tables.outbound, [t.src.namespace, t.src.name, t.dst!.namespace, t.dst!.name, ...extra], now);
   }
 
   private outcome(o: PointOutcome, n: number): void {
@@ -228,7 +231,7 @@ export class GoldenMetrics {
 
   families(now: () => number): MetricFamily[] {
     const staleMs = this.config.gauge_stale_after;
-    const counter = (table: SeriesTable<{ value: number }>) => (emit: (l: Labels, v: number) => void) => {
+    const counter = (table: SeriesTable<Count>) => (emit: (l: Labels, v: number) => void) => {
       for (const [labels, s] of table.entries()) emit(labels, s.value);
     };
     const histogram = (table: SeriesTable<Histogram>) => (emit: (l: Labels, v: HistogramData) => void) => {
@@ -236,7 +239,7 @@ export class GoldenMetrics {
     };
     const gauge = (table: SeriesTable<Gauges>) => (emit: (l: Labels, v: number) => void) => {
       const t = now();
-      for (const [labels, streams] of table.entries()) {
+      for (const [labels, { streams }] of table.entries()) {
         let sum = 0;
         for (const [key, g] of streams) {
           if (t - g.at > staleMs) streams.delete(key);

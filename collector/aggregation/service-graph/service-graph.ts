@@ -1,10 +1,9 @@
-import { stringAttribute, type KeyValue } from '../../model/common.js';
 import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
-import { SpanKind, type ResourceSpans } from '../../model/traces.js';
+import { SpanKind, type Span } from '../../model/traces.js';
 import { bucketIndex } from '../histogram.js';
-import { workloadOf, workloadOfAddress, type Workload } from '../identity.js';
-import { durationSeconds, samplingWeight, spanFailed, spanTls } from '../span-semantics.js';
-import { SeriesTable, seriesKey } from '../series-table.js';
+import { workloadOfAddress, type Workload } from '../identity.js';
+import type { SpanFacts } from '../span-facts.js';
+import { SeriesTable, seriesFor, type Series } from '../series-table.js';
 import type { ServiceGraphConfig } from './config.js';
 import { EdgeStore, type PendingEdge } from './store.js';
 
@@ -41,11 +40,12 @@ interface Half {
   tls: boolean | undefined;
   weight: number;
   messaging: boolean;
-  /** Kept to name a virtual peer if this client half expires unpaired. */
-  attributes: KeyValue[];
+  /** For a client half: the node it names as its peer, should it expire unpaired. */
+  peer: string | undefined;
+  peerType: ConnectionType;
 }
 
-interface EdgeSeries {
+interface EdgeSeries extends Series {
   requests: number;
   failed: number;
   client: Histogram;
@@ -76,8 +76,8 @@ const NO_LABELS: Labels = Object.freeze({});
 export class ServiceGraph {
   private readonly store: EdgeStore<Half, Half>;
   private readonly edges: SeriesTable<EdgeSeries>;
-  private readonly unpaired: SeriesTable<{ value: number }>;
-  private readonly dropped: SeriesTable<{ value: number }>;
+  private readonly unpaired: SeriesTable<Count>;
+  private readonly dropped: SeriesTable<Count>;
   private readonly bounds: readonly number[];
   private expiredVirtual = 0;
   private expiredUnpaired = 0;
@@ -92,14 +92,14 @@ export class ServiceGraph {
     this.bounds = config.histogram_buckets.map((ms) => ms / 1000);
     const n = this.bounds.length + 1;
     const histogram = (): Histogram => ({ counts: new Float64Array(n), sum: 0, count: 0 });
-    this.edges = new SeriesTable('traces_service_graph_request', EDGE_LABELS, maxSeries, () => ({
+    this.edges = new SeriesTable<EdgeSeries>('traces_service_graph_request', EDGE_LABELS, maxSeries, () => ({
       requests: 0,
       failed: 0,
       client: histogram(),
       server: histogram(),
     }));
-    this.unpaired = new SeriesTable('traces_service_graph_unpaired_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
-    this.dropped = new SeriesTable('traces_service_graph_dropped_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
+    this.unpaired = new SeriesTable<Count>('traces_service_graph_unpaired_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
+    this.dropped = new SeriesTable<Count>('traces_service_graph_dropped_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
     this.store = new EdgeStore<Half, Half>(
       config.store_ttl,
       config.store_max_items,
@@ -109,7 +109,7 @@ export class ServiceGraph {
   }
 
   /** The series tables, for the cardinality self-telemetry. */
-  get tables(): SeriesTable<unknown>[] {
+  get tables(): SeriesTable<Series>[] {
     return [this.edges, this.unpaired, this.dropped];
   }
 
@@ -117,41 +117,35 @@ export class ServiceGraph {
     return this.store.size;
   }
 
-  add(resourceSpans: readonly ResourceSpans[], now: number): void {
+  /** Records one span of `workload` whose facts were read into `facts`. */
+  record(workload: Workload, span: Span, facts: SpanFacts, now: number): void {
+    const kind = span.kind;
+    if (kind !== SpanKind.CLIENT && kind !== SpanKind.SERVER && kind !== SpanKind.PRODUCER && kind !== SpanKind.CONSUMER) return;
     this.now = now;
-    for (const rs of resourceSpans) {
-      let workload: Workload | undefined;
-      for (const ss of rs.scopeSpans) {
-        for (const span of ss.spans) {
-          const kind = span.kind;
-          if (kind !== SpanKind.CLIENT && kind !== SpanKind.SERVER && kind !== SpanKind.PRODUCER && kind !== SpanKind.CONSUMER) {
-            continue;
-          }
-          workload ??= workloadOf(rs.resource.attributes);
-          const half: Half = {
-            workload,
-            seconds: durationSeconds(span),
-            startMs: Number(span.startTimeUnixNano) / 1e6,
-            failed: spanFailed(span),
-            tls: spanTls(span),
-            weight: samplingWeight(span),
-            messaging: kind === SpanKind.PRODUCER || kind === SpanKind.CONSUMER,
-            attributes: span.attributes,
-          };
-          if (kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER) {
-            const result = this.store.upsertClient(span.traceId + span.spanId, half, now);
-            if (result === 'dropped') this.count(this.dropped, workload.name, '', half);
-            else if (result === 'duplicate') this.duplicates++;
-          } else if (span.parentSpanId === '') {
-            if (kind === SpanKind.SERVER) this.virtualClient(half);
-            else this.count(this.unpaired, '', workload.name, half);
-          } else {
-            const result = this.store.upsertServer(span.traceId + span.parentSpanId, half, now);
-            if (result === 'dropped') this.count(this.dropped, '', workload.name, half);
-            else if (result === 'duplicate') this.duplicates++;
-          }
-        }
-      }
+    const messaging = kind === SpanKind.PRODUCER || kind === SpanKind.CONSUMER;
+    const half: Half = {
+      workload,
+      seconds: facts.seconds,
+      startMs: facts.startMs,
+      failed: facts.failed,
+      tls: facts.tls,
+      weight: facts.weight,
+      messaging,
+      peer: undefined,
+      peerType: '',
+    };
+    if (kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER) {
+      namePeer(half, facts);
+      const result = this.store.upsertClient(span.traceId, span.spanId, half, now);
+      if (result === 'dropped') this.count(this.dropped, workload.name, '', half);
+      else if (result === 'duplicate') this.duplicates++;
+    } else if (span.parentSpanId === '') {
+      if (kind === SpanKind.SERVER) this.virtualClient(half);
+      else this.count(this.unpaired, '', workload.name, half);
+    } else {
+      const result = this.store.upsertServer(span.traceId, span.parentSpanId, half, now);
+      if (result === 'dropped') this.count(this.dropped, '', workload.name, half);
+      else if (result === 'duplicate') this.duplicates++;
     }
   }
 
@@ -224,24 +218,24 @@ export class ServiceGraph {
       this.count(this.unpaired, '', edge.server!.workload.name, edge.server!);
       return;
     }
-    const peer = this.peerOf(client);
-    if (peer === undefined) {
+    if (client.peer === undefined) {
       this.expiredUnpaired++;
       this.count(this.unpaired, client.workload.name, '', client);
       return;
     }
     this.expiredVirtual++;
+    const server = client.peerType === 'messaging_system' ? { namespace: '', name: client.peer } : workloadOfAddress(client.peer, client.workload.namespace);
     const tls = client.tls ?? false;
-    const s = this.edgeSeries(client.workload, peer.workload, peer.connectionType, tls);
+    const s = this.edgeSeries(client.workload, server, client.peerType, tls);
     s.requests += client.weight;
     if (client.failed) s.failed += client.weight;
     this.observe(s.client, client.seconds, client.weight);
     this.onEdge({
       client: client.workload,
-      server: peer.workload,
+      server,
       clientVirtual: false,
       serverVirtual: true,
-      connectionType: peer.connectionType,
+      connectionType: client.peerType,
       tls,
       failed: client.failed,
       weight: client.weight,
@@ -250,40 +244,8 @@ export class ServiceGraph {
     });
   }
 
-  /** The node an unpaired client span called, when its attributes name one. */
-  private peerOf(client: Half): { workload: Workload; connectionType: ConnectionType } | undefined {
-    const attrs = client.attributes;
-    const caller = client.workload.namespace;
-    if (client.messaging) {
-      const name = stringAttribute(attrs, 'messaging.destination.name') ?? stringAttribute(attrs, 'messaging.system');
-      return name === undefined ? undefined : { workload: { namespace: '', name }, connectionType: 'messaging_system' };
-    }
-    const dbSystem = stringAttribute(attrs, 'db.system.name') ?? stringAttribute(attrs, 'db.system');
-    const dbName = stringAttribute(attrs, 'db.namespace') ?? stringAttribute(attrs, 'db.name');
-    const peer = this.namedPeer(attrs);
-    if (dbSystem !== undefined || dbName !== undefined) {
-      // Tempo's order for database nodes: peer.service, server.address, then the database name.
-      const name = peer ?? dbName ?? dbSystem!;
-      return { workload: workloadOfAddress(name, caller), connectionType: 'database' };
-    }
-    return peer === undefined ? undefined : { workload: workloadOfAddress(peer, caller), connectionType: 'virtual_node' };
-  }
-
-  private namedPeer(attrs: readonly KeyValue[]): string | undefined {
-    for (const key of this.config.virtual_node_peer_attributes) {
-      const v = stringAttribute(attrs, key);
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  }
-
   private edgeSeries(client: Workload, server: Workload, connectionType: ConnectionType, tls: boolean): EdgeSeries {
-    const t = tls ? 'true' : 'false';
-    return this.edges.get(
-      seriesKey(client.name, server.name, connectionType, client.namespace, server.namespace, t),
-      () => [client.name, server.name, connectionType, client.namespace, server.namespace, t],
-      this.now,
-    );
+    return seriesFor(this.edges, [client.name, server.name, connectionType, client.namespace, server.namespace, tls ? 'true' : 'false'], this.now);
   }
 
   private observe(h: Histogram, seconds: number, weight: number): void {
@@ -292,9 +254,8 @@ export class ServiceGraph {
     h.count += weight;
   }
 
-  private count(table: SeriesTable<{ value: number }>, client: string, server: string, half: Half): void {
-    const type = half.messaging ? 'messaging_system' : '';
-    table.get(seriesKey(client, server, type), () => [client, server, type], this.now).value += half.weight;
+  private count(table: SeriesTable<Count>, client: string, server: string, half: Half): void {
+    seriesFor(table, [client, server, half.messaging ? 'messaging_system' : ''], this.now).value += half.weight;
   }
 
   families(): MetricFamily[] {
@@ -303,7 +264,7 @@ export class ServiceGraph {
     const histogram = (side: 'client' | 'server') => (emit: (l: Labels, v: HistogramData) => void) => {
       for (const [labels, s] of edges.entries()) if (s[side].count > 0) emit(labels, s[side]);
     };
-    const counter = (table: SeriesTable<{ value: number }>) => (emit: (l: Labels, v: number) => void) => {
+    const counter = (table: SeriesTable<Count>) => (emit: (l: Labels, v: number) => void) => {
       for (const [labels, s] of table.entries()) emit(labels, s.value);
     };
     return [
@@ -377,6 +338,28 @@ export class ServiceGraph {
         collect: (emit) => emit(NO_LABELS, this.duplicates),
       },
     ];
+  }
+}
+
+interface Count extends Series {
+  value: number;
+}
+
+/**
+ * Names the node a client (or producer) half calls, for when it expires unpaired: for messaging
+ * the destination or system; for databases (Tempo's order) the peer attribute, else the database
+ * name, else the system; otherwise the first configured peer attribute.
+ */
+function namePeer(half: Half, facts: SpanFacts): void {
+  if (half.messaging) {
+    half.peer = facts.messagingDestination ?? facts.messagingSystem;
+    half.peerType = 'messaging_system';
+  } else if (facts.dbSystem !== undefined || facts.dbName !== undefined) {
+    half.peer = facts.peer ?? facts.dbName ?? facts.dbSystem;
+    half.peerType = 'database';
+  } else {
+    half.peer = facts.peer;
+    half.peerType = 'virtual_node';
   }
 }
 

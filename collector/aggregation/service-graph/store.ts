@@ -1,6 +1,7 @@
 /**
  * The pending half-edges of the service graph: a client (or producer) span waiting for its server
- * (or consumer) span, or the other way round, keyed by trace id and the client's span id.
+ * (or consumer) span, or the other way round, keyed by the client's span id and checked against
+ * the trace id (a span id that two traces share falls back to trace id + span id).
  *
  * Bounded in time and size: an entry lives `ttlMs` at most, then `onExpire` gets it; the store
  * never holds more than `maxItems` entries, and `upsert` reports `dropped` instead of growing.
@@ -20,18 +21,20 @@ export class EdgeStore<C, S> {
     return this.entries.size;
   }
 
-  upsertClient(key: string, client: C, now: number): UpsertResult {
+  upsertClient(traceId: string, spanId: string, client: C, now: number): UpsertResult {
+    const key = this.key(traceId, spanId);
     const e = this.entries.get(key);
-    if (e === undefined) return this.insert(key, client, undefined, now);
+    if (e === undefined) return this.insert(key, traceId, client, undefined, now);
     if (e.client !== undefined) return 'duplicate';
     this.entries.delete(key);
     this.onComplete(client, e.server!);
     return 'completed';
   }
 
-  upsertServer(key: string, server: S, now: number): UpsertResult {
+  upsertServer(traceId: string, parentSpanId: string, server: S, now: number): UpsertResult {
+    const key = this.key(traceId, parentSpanId);
     const e = this.entries.get(key);
-    if (e === undefined) return this.insert(key, undefined, server, now);
+    if (e === undefined) return this.insert(key, traceId, undefined, server, now);
     if (e.server !== undefined) return 'duplicate';
     this.entries.delete(key);
     this.onComplete(e.client!, server);
@@ -59,9 +62,15 @@ export class EdgeStore<C, S> {
     return this.expire(Infinity);
   }
 
-  private insert(key: string, client: C | undefined, server: S | undefined, now: number): UpsertResult {
+  /** The span id alone, unless another trace's half-edge already waits under it. */
+  private key(traceId: string, spanId: string): string {
+    const e = this.entries.get(spanId);
+    return e === undefined || e.traceId === traceId ? spanId : traceId + spanId;
+  }
+
+  private insert(key: string, traceId: string, client: C | undefined, server: S | undefined, now: number): UpsertResult {
     if (this.entries.size >= this.maxItems) return 'dropped';
-    this.entries.set(key, { client, server, expiresAt: now + this.ttlMs });
+    this.entries.set(key, { traceId, client, server, expiresAt: now + this.ttlMs });
     return 'stored';
   }
 }
@@ -69,6 +78,7 @@ export class EdgeStore<C, S> {
 export type UpsertResult = 'stored' | 'completed' | 'duplicate' | 'dropped';
 
 export interface PendingEdge<C, S> {
+  traceId: string;
   /** Exactly one of `client` and `server` is set while an entry is pending. */
   client: C | undefined;
   server: S | undefined;

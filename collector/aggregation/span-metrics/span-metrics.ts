@@ -1,9 +1,8 @@
 import type { MetricFamily } from '../../model/families.js';
-import type { ResourceSpans } from '../../model/traces.js';
+import type { Span } from '../../model/traces.js';
 import { bucketIndex } from '../histogram.js';
-import { serviceNameOf } from '../identity.js';
-import { samplingWeight } from '../span-semantics.js';
-import { SeriesTable, seriesKey } from '../series-table.js';
+import type { SpanFacts } from '../span-facts.js';
+import { SeriesTable, seriesFor, type Series } from '../series-table.js';
 import type { SpanMetricsConfig } from './config.js';
 
 const KIND_LABELS = [
@@ -16,7 +15,7 @@ const KIND_LABELS = [
 ];
 const STATUS_LABELS = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
-interface SpanSeries {
+interface SpanSeries extends Series {
   /** Calls, scaled by sampling weight. */
   calls: number;
   counts: Float64Array;
@@ -24,47 +23,71 @@ interface SpanSeries {
   sum: number;
 }
 
+/** Series of one service by span name, then by `kind * 3 + status`. */
+export type ServiceSeries = Map<string, (SpanSeries | undefined)[]>;
+
 /**
  * Span metrics: `traces_span_metrics_calls_total` and `traces_span_metrics_duration_milliseconds`,
  * labelled `service_name`, `span_name`, `span_kind`, `status_code`. Every span counts, scaled by
  * the sampling probability it carries.
  */
 export class SpanMetrics {
-  private readonly table: SeriesTable<SpanSeries>;
+  readonly table: SeriesTable<SpanSeries>;
   private readonly bounds: readonly number[];
+  /** The hot path's index over `table`: no key string per span. Cleared when series are swept. */
+  private readonly cache = new Map<string, ServiceSeries>();
+  private cached = 0;
 
   constructor(config: SpanMetricsConfig, maxSeries: number) {
     this.bounds = config.histogram_buckets;
     const n = this.bounds.length + 1;
-    this.table = new SeriesTable('traces_span_metrics', ['service_name', 'span_name', 'span_kind', 'status_code'], maxSeries, () => ({
+    this.table = new SeriesTable<SpanSeries>('traces_span_metrics', ['service_name', 'span_name', 'span_kind', 'status_code'], maxSeries, () => ({
       calls: 0,
       counts: new Float64Array(n),
       sum: 0,
     }));
   }
 
-  get series(): SeriesTable<unknown> {
-    return this.table;
+  /** The series of one service; look it up once per resource. */
+  service(name: string): ServiceSeries {
+    let s = this.cache.get(name);
+    if (s === undefined) {
+      s = new Map();
+      this.cache.set(name, s);
+    }
+    return s;
   }
 
-  add(resourceSpans: readonly ResourceSpans[], now: number): void {
-    const bounds = this.bounds;
-    for (const rs of resourceSpans) {
-      const service = serviceNameOf(rs.resource.attributes);
-      for (const ss of rs.scopeSpans) {
-        for (const span of ss.spans) {
-          const kind = KIND_LABELS[span.kind] ?? KIND_LABELS[0]!;
-          const status = STATUS_LABELS[span.status.code] ?? STATUS_LABELS[0]!;
-          const s = this.table.get(seriesKey(service, span.name, kind, status), () => [service, span.name, kind, status], now);
-          const weight = samplingWeight(span);
-          const ns = span.endTimeUnixNano - span.startTimeUnixNano;
-          const ms = ns > 0n ? Number(ns) / 1e6 : 0;
-          s.calls += weight;
-          s.counts[bucketIndex(bounds, ms)]! += weight;
-          s.sum += ms * weight;
-        }
-      }
+  record(service: string, series: ServiceSeries, span: Span, facts: SpanFacts, now: number): void {
+    let byKind = series.get(span.name);
+    if (byKind === undefined) {
+      // Bound the index like the table: hostile span names must not grow it without limit.
+      if (++this.cached > 2 * this.table.limit) this.clearCache();
+      byKind = [];
+      series.set(span.name, byKind);
     }
+    const kind = span.kind < 6 ? span.kind : 0;
+    const status = span.status.code < 3 ? span.status.code : 0;
+    const index = kind * 3 + status;
+    let s = byKind[index];
+    if (s === undefined) {
+      s = seriesFor(this.table, [service, span.name, KIND_LABELS[kind]!, STATUS_LABELS[status]!], now);
+      byKind[index] = s;
+    } else s.updated = now;
+    const weight = facts.weight;
+    const ms = facts.milliseconds;
+    s.calls += weight;
+    s.counts[bucketIndex(this.bounds, ms)]! += weight;
+    s.sum += ms * weight;
+  }
+
+  sweep(now: number, ttlMs: number): void {
+    if (this.table.sweep(now, ttlMs) > 0) this.clearCache();
+  }
+
+  private clearCache(): void {
+    this.cache.clear();
+    this.cached = 0;
   }
 
   families(): MetricFamily[] {

@@ -1,36 +1,21 @@
-import { SpanKind, type ResourceSpans } from '../../model/traces.js';
 import { bucketIndex } from '../histogram.js';
-import { workloadOf } from '../identity.js';
 import type { ObservedEdge } from '../service-graph/service-graph.js';
-import { durationSeconds, samplingWeight, spanFailed, spanTls } from '../span-semantics.js';
+import type { SpanFacts } from '../span-facts.js';
 import type { TrafficStore } from './traffic-store.js';
 import { BUCKETS, FAILURES, LATENCY_SUM, REQUESTS, SECURED } from './windowed-counts.js';
 
 /**
  * Span-derived traffic, for workloads and edges that report no proxy metrics: every SERVER or
- * CONSUMER span is one inbound request of its workload (scaled by its sampling weight).
+ * CONSUMER span is one inbound request of its workload (scaled by its sampling weight), added
+ * into that workload's current window slot.
  */
-export function recordInboundSpans(store: TrafficStore, resourceSpans: readonly ResourceSpans[], now: number): void {
-  const bounds = store.bounds;
-  for (const rs of resourceSpans) {
-    let slot: Float64Array | undefined | null = null;
-    for (const ss of rs.scopeSpans) {
-      for (const span of ss.spans) {
-        if (span.kind !== SpanKind.SERVER && span.kind !== SpanKind.CONSUMER) continue;
-        if (slot === null) {
-          slot = store.workloadSlot('spans', workloadOf(rs.resource.attributes), now, Number(span.startTimeUnixNano) / 1e6);
-        }
-        if (slot === undefined) break;
-        const w = samplingWeight(span);
-        const seconds = durationSeconds(span);
-        slot[REQUESTS]! += w;
-        if (spanFailed(span)) slot[FAILURES]! += w;
-        if (spanTls(span) === true) slot[SECURED]! += w;
-        slot[LATENCY_SUM]! += seconds * w;
-        slot[BUCKETS + bucketIndex(bounds, seconds)]! += w;
-      }
-    }
-  }
+export function recordInbound(slot: Float64Array, bounds: readonly number[], facts: SpanFacts): void {
+  const w = facts.weight;
+  slot[REQUESTS]! += w;
+  if (facts.failed) slot[FAILURES]! += w;
+  if (facts.tls === true) slot[SECURED]! += w;
+  slot[LATENCY_SUM]! += facts.seconds * w;
+  slot[BUCKETS + bucketIndex(bounds, facts.seconds)]! += w;
 }
 
 /** Records one service-graph edge as span-derived edge traffic. */

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { probabilityFromTraceState, samplingWeight, spanFailed } from '../../../collector/aggregation/span-semantics.js';
+import { SpanFacts } from '../../../collector/aggregation/span-facts.js';
+import { probabilityFromTraceState } from '../../../collector/aggregation/span-semantics.js';
 import { workloadOf, workloadOfAddress } from '../../../collector/aggregation/identity.js';
 import type { AnyValue } from '../../../collector/model/common.js';
 import type { Span } from '../../../collector/model/traces.js';
+
+const facts = new SpanFacts(['peer.service', 'server.address']);
+const spanFailed = (s: Span) => facts.read(s).failed;
+const samplingWeight = (s: Span) => facts.read(s).weight;
 
 function span(attributes: Record<string, AnyValue>, status = 0, traceState = ''): Span {
   return {
@@ -66,6 +71,28 @@ describe('sampling weight', () => {
     expect(samplingWeight(span({ 'sampling.probability': 7 }))).toBe(1);
     expect(probabilityFromTraceState('ot=th:zz')).toBeUndefined();
     expect(probabilityFromTraceState('other=th:8')).toBeUndefined();
+  });
+});
+
+describe('peer and database attributes', () => {
+  it('takes the first configured peer attribute present, in configured order', () => {
+    expect(facts.read(span({ 'server.address': 'auth.prod', 'peer.service': 'auth' })).peer).toBe('auth');
+    expect(facts.read(span({ 'server.address': 'auth.prod' })).peer).toBe('auth.prod');
+    expect(facts.read(span({ 'peer.service': '' })).peer).toBeUndefined();
+  });
+  it('reads new and old database and messaging attributes, new ones first', () => {
+    const f = facts.read(span({ 'db.system': 'mysql', 'db.system.name': 'postgresql', 'db.name': 'old', 'db.namespace': 'scores' }));
+    expect([f.dbSystem, f.dbName]).toEqual(['postgresql', 'scores']);
+    const m = facts.read(span({ 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' }));
+    expect([m.messagingSystem, m.messagingDestination]).toEqual(['kafka', 'orders']);
+  });
+  it('reads tls.established as a boolean or its string, and durations exactly', () => {
+    expect(facts.read(span({ 'tls.established': true })).tls).toBe(true);
+    expect(facts.read(span({ 'tls.established': 'false' })).tls).toBe(false);
+    expect(facts.read(span({})).tls).toBeUndefined();
+    const s = span({});
+    s.endTimeUnixNano = 5_000_000n;
+    expect([facts.read(s).milliseconds, facts.read(s).seconds]).toEqual([5, 0.005]);
   });
 });
 
