@@ -11,6 +11,7 @@
  */
 export class DeltaTracker {
   private readonly streams = new Map<string, Previous>();
+  private readonly exponentials = new Map<string, ExponentialState & { start: bigint; at: number }>();
   baselines = 0;
   resets = 0;
   refused = 0;
@@ -21,7 +22,7 @@ export class DeltaTracker {
   ) {}
 
   get size(): number {
-    return this.streams.size;
+    return this.streams.size + this.exponentials.size;
   }
 
   /** The increase of a cumulative counter since the last point, or undefined for a baseline. */
@@ -44,37 +45,58 @@ export class DeltaTracker {
   }
 
   /**
-   * The increase of a cumulative histogram (count, sum and each bucket) since the last point,
-   * written into `out` (length `counts.length + 2`: count, sum, buckets...); false for a baseline.
+   * The increase of a cumulative histogram since the last point. `values` is the point as
+   * [count, sum, ...bucket counts] in a fixed layout; the increase is written into `out`.
+   * False for a baseline.
    */
-  histogram(key: string, start: bigint, count: number, sum: number, counts: readonly number[], now: number, out: number[]): boolean {
-    const current = [count, sum, ...counts];
+  histogram(key: string, start: bigint, values: readonly number[], now: number, out: number[]): boolean {
     const prev = this.streams.get(key);
+    out.length = values.length;
     if (prev === undefined) {
-      if (!this.remember(key, { start, values: current, at: now })) return false;
-      if (this.first(start, count) === undefined) return false;
-      for (let i = 0; i < current.length; i++) out[i] = current[i]!;
+      if (!this.remember(key, { start, values: [...values], at: now })) return false;
+      if (this.first(start, values[0]!) === undefined) return false;
+      for (let i = 0; i < values.length; i++) out[i] = values[i]!;
       return true;
     }
     const last = prev.values;
     prev.at = now;
-    prev.values = current;
-    const reshaped = last.length !== current.length;
-    let reset = start > prev.start || count < last[0]!;
-    for (let i = 2; !reset && !reshaped && i < current.length; i++) if (current[i]! < last[i]!) reset = true;
+    let reset = start > prev.start || last.length !== values.length || values[0]! < last[0]!;
+    for (let i = 2; !reset && i < values.length; i++) if (values[i]! < last[i]! - 1e-9) reset = true;
     prev.start = start;
-    if (reset || reshaped) {
-      this.resets++;
-      for (let i = 0; i < current.length; i++) out[i] = current[i]!;
-      return true;
+    for (let i = 0; i < values.length; i++) {
+      out[i] = reset ? values[i]! : values[i]! - last[i]!;
+      last[i] = values[i]!;
     }
-    for (let i = 0; i < current.length; i++) out[i] = current[i]! - last[i]!;
+    if (reset) this.resets++;
     return true;
+  }
+
+  /**
+   * The increase of a cumulative exponential histogram since the last point, or undefined for a
+   * baseline. SDKs lower the scale of a stream as its range widens; the previous point is then
+   * downscaled (adjacent buckets merged, which is exact) before subtracting.
+   */
+  exponential(key: string, start: bigint, p: ExponentialState, now: number): ExponentialState | undefined {
+    const prev = this.exponentials.get(key);
+    if (prev === undefined) {
+      if (this.size >= this.maxStreams) {
+        this.refused++;
+        return undefined;
+      }
+      this.exponentials.set(key, { ...p, start, at: now });
+      return this.first(start, p.count) === undefined ? undefined : p;
+    }
+    this.exponentials.set(key, { ...p, start, at: now });
+    const delta = start > prev.start || p.scale > prev.scale || p.count < prev.count ? undefined : subtract(p, prev);
+    if (delta !== undefined) return delta;
+    this.resets++;
+    return p;
   }
 
   sweep(now: number, ttlMs: number): void {
     const cutoff = now - ttlMs;
     for (const [key, p] of this.streams) if (p.at < cutoff) this.streams.delete(key);
+    for (const [key, p] of this.exponentials) if (p.at < cutoff) this.exponentials.delete(key);
   }
 
   private first(start: bigint, value: number): number | undefined {
@@ -84,7 +106,7 @@ export class DeltaTracker {
   }
 
   private remember(key: string, p: Previous): boolean {
-    if (this.streams.size >= this.maxStreams) {
+    if (this.size >= this.maxStreams) {
       this.refused++;
       return false;
     }
@@ -97,4 +119,32 @@ interface Previous {
   start: bigint;
   values: number[];
   at: number;
+}
+
+/** The parts of an exponential histogram point that deltas are taken over (positive side only). */
+export interface ExponentialState {
+  scale: number;
+  offset: number;
+  counts: number[];
+  /** Zero bucket, plus negative values (durations have none). */
+  zero: number;
+  count: number;
+  sum: number;
+}
+
+/** `current - previous`, the previous downscaled to the current scale; undefined if a bucket went down. */
+function subtract(current: ExponentialState, previous: ExponentialState): ExponentialState | undefined {
+  const shift = previous.scale - current.scale;
+  const counts = [...current.counts];
+  for (let i = 0; i < previous.counts.length; i++) {
+    const c = previous.counts[i]!;
+    if (c === 0) continue;
+    const j = ((previous.offset + i) >> shift) - current.offset;
+    if (j < 0 || j >= counts.length) return undefined;
+    counts[j]! -= c;
+    if (counts[j]! < -1e-9) return undefined;
+  }
+  const zero = current.zero - previous.zero;
+  if (zero < 0) return undefined;
+  return { scale: current.scale, offset: current.offset, counts, zero, count: current.count - previous.count, sum: current.sum - previous.sum };
 }

@@ -1,17 +1,18 @@
 import type { AnyValue, KeyValue } from '../../model/common.js';
 import { KvList } from '../../model/common.js';
 import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
-import { Temporality, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
+import { Temporality, type ExponentialHistogramPoint, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
 import { Rebucketer } from '../histogram.js';
 import { workloadOf, type Workload } from '../identity.js';
 import { SeriesTable, seriesFor, type Series } from '../series-table.js';
 import type { TrafficStore } from '../traffic/traffic-store.js';
 import { BUCKETS, FAILURES, LATENCY_SUM, REQUESTS, SECURED } from '../traffic/windowed-counts.js';
 import type { GoldenConfig } from './config.js';
-import { DeltaTracker } from './cumulative.js';
+import { DeltaTracker, type ExponentialState } from './cumulative.js';
 import { destinationOf, directionOf, pointFailed, pointSecured, recognise, sourceOverride, tcpPeerMatches, type Input } from './inputs.js';
 
 type Direction = 'inbound' | 'outbound';
+type Point = NumberPoint | HistogramPoint | ExponentialHistogramPoint;
 
 /** Where one point's numbers go: a workload's inbound traffic or an edge's. */
 interface Target {
@@ -101,7 +102,7 @@ export class GoldenMetrics {
           const data = metric.data;
           const cumulative = !('temporality' in data) || data.temporality !== Temporality.DELTA;
           const prefix = `${resourceKey}\u0000${metric.name}\u0000`;
-          for (const point of data.points as (NumberPoint | HistogramPoint)[]) {
+          for (const point of data.points as Point[]) {
             if ((point.flags & 1) === 1) {
               this.outcome('no_value', 1);
               continue;
@@ -129,7 +130,7 @@ export class GoldenMetrics {
   }
 
   /** Applies one point and says how it was used. */
-  private point(input: Input, point: NumberPoint | HistogramPoint, t: Target, stream: string, cumulative: boolean, now: number): PointOutcome {
+  private point(input: Input, point: Point, t: Target, stream: string, cumulative: boolean, now: number): PointOutcome {
     const since = point.startTimeUnixNano > 0n ? Number(point.startTimeUnixNano) / 1e6 : now;
     switch (input.role) {
       case 'tcp_open': {
@@ -156,18 +157,13 @@ export class GoldenMetrics {
       }
       case 'latency':
       case 'requests_and_latency': {
-        const h = point as HistogramPoint;
-        const d = this.deltaScratch;
-        if (cumulative) {
-          if (!this.deltas.histogram(stream, h.startTimeUnixNano, h.count, h.sum ?? 0, h.bucketCounts, now, d)) return 'baseline';
-        } else {
-          d.length = 0;
-          d.push(h.count, h.sum ?? 0, ...h.bucketCounts);
-        }
+        const h = point as HistogramPoint | ExponentialHistogramPoint;
+        const d = 'explicitBounds' in h ? this.explicitDelta(h, stream, cumulative, input.toSeconds, now) : this.exponentialDelta(h, stream, cumulative, input.toSeconds, now);
+        if (d === undefined) return 'baseline';
         const count = d[0]!;
         if (count <= 0) return 'used';
         if (input.role === 'requests_and_latency') this.addRequests(t, h.attributes, count, since, now);
-        this.addLatency(t, input.toSeconds, h.explicitBounds, d, since, now);
+        this.addLatency(t, d, since, now);
         return 'used';
       }
     }
@@ -191,22 +187,62 @@ export class GoldenMetrics {
     if (secured) slot[SECURED]! += count;
   }
 
-  /** `d` holds [count, sum, ...bucket counts] over `sourceBounds` (in the metric's unit). */
-  private addLatency(t: Target, toSeconds: number, sourceBounds: readonly number[], d: readonly number[], since: number, now: number): void {
+  /**
+   * An explicit-bucket point (or its increase since the last, when cumulative) as [count, sum in
+   * seconds, ...counts over this layout], its buckets spread over the layout in proportion to the
+   * overlap. Undefined for a cumulative baseline. A change of bounds starts a new stream.
+   */
+  private explicitDelta(h: HistogramPoint, stream: string, cumulative: boolean, toSeconds: number, now: number): number[] | undefined {
+    let values = [h.count, h.sum ?? 0, ...h.bucketCounts];
+    if (cumulative) {
+      if (!this.deltas.histogram(`${stream}\u0000${h.explicitBounds.join(',')}`, h.startTimeUnixNano, values, now, this.deltaScratch)) return undefined;
+      values = this.deltaScratch;
+    }
+    return this.inLayout(h.explicitBounds, values.slice(2), values[0]!, values[1]!, toSeconds);
+  }
+
+  /**
+   * An exponential point (or its increase) the same way: bucket i covers (base^i, base^(i+1)],
+   * base = 2^(2^-scale); the zero bucket (and negative values, which durations cannot have) goes
+   * to the lowest bucket.
+   */
+  private exponentialDelta(h: ExponentialHistogramPoint, stream: string, cumulative: boolean, toSeconds: number, now: number): number[] | undefined {
+    let e: ExponentialState | undefined = {
+      scale: h.scale,
+      offset: h.positive.offset,
+      counts: h.positive.bucketCounts,
+      zero: h.zeroCount + h.negative.bucketCounts.reduce((a, b) => a + b, 0),
+      count: h.count,
+      sum: h.sum ?? 0,
+    };
+    if (cumulative) e = this.deltas.exponential(stream, h.startTimeUnixNano, e, now);
+    if (e === undefined) return undefined;
+    const base = 2 ** (2 ** -e.scale);
+    const offset = e.offset;
+    const bounds = Array.from({ length: e.counts.length + 1 }, (_, k) => base ** (offset + k));
+    return this.inLayout(bounds, [e.zero, ...e.counts, 0], e.count, e.sum, toSeconds);
+  }
+
+  /** [count, sum in seconds, ...`counts` over `bounds` (in the metric's unit) spread over this layout]. */
+  private inLayout(bounds: readonly number[], counts: readonly number[], count: number, sum: number, toSeconds: number): number[] {
     const buckets = this.scratch.fill(0);
-    const bucketCounts = d.slice(2);
-    if (bucketCounts.length === 0) return;
-    const bounds = toSeconds === 1 ? sourceBounds : sourceBounds.map((b) => (toSeconds === 1e-3 ? b / 1000 : b * toSeconds));
-    this.rebucketer.add(bounds, bucketCounts, buckets);
-    const sumSeconds = d[1]! * toSeconds;
+    if (counts.length > 0) {
+      const scaled = toSeconds === 1 ? bounds : bounds.map((b) => (toSeconds === 1e-3 ? b / 1000 : b * toSeconds));
+      this.rebucketer.add(scaled, counts, buckets);
+    }
+    return [count, sum * toSeconds, ...buckets];
+  }
+
+  /** Adds latency `d` = [count, sum in seconds, ...counts over this layout] to the series and window. */
+  private addLatency(t: Target, d: readonly number[], since: number, now: number): void {
     const h = this.series(this.latency, t, [], now);
-    for (let i = 0; i < buckets.length; i++) h.counts[i]! += buckets[i]!;
-    h.sum += sumSeconds;
+    for (let i = 0; i < h.counts.length; i++) h.counts[i]! += d[2 + i]!;
+    h.sum += d[1]!;
     h.count += d[0]!;
     const slot = this.slot(t, since, now);
     if (slot === undefined) return;
-    slot[LATENCY_SUM]! += sumSeconds;
-    for (let i = 0; i < buckets.length; i++) slot[BUCKETS + i]! += buckets[i]!;
+    slot[LATENCY_SUM]! += d[1]!;
+    for (let i = 0; i < h.counts.length; i++) slot[BUCKETS + i]! += d[2 + i]!;
   }
 
   private slot(t: Target, since: number, now: number): Float64Array | undefined {

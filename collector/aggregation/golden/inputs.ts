@@ -50,15 +50,19 @@ const SEMCONV: Record<string, { direction: 'inbound' | 'outbound'; unit: 's' | '
 export function recognise(metric: Metric): Input | undefined {
   const linkerd = LINKERD[metric.name];
   if (linkerd !== undefined) {
-    const expected = linkerd.role === 'latency' ? 'histogram' : linkerd.role === 'tcp_open' ? undefined : 'sum';
-    if (expected !== undefined && metric.data.type !== expected) return undefined;
+    const type = metric.data.type;
+    if (linkerd.role === 'latency' ? !isHistogram(type) : linkerd.role !== 'tcp_open' && type !== 'sum') return undefined;
     return { ...linkerd, toSeconds: unitToSeconds(metric.unit, 'ms') };
   }
   const semconv = SEMCONV[metric.name];
-  if (semconv !== undefined && metric.data.type === 'histogram') {
+  if (semconv !== undefined && isHistogram(metric.data.type)) {
     return { role: 'requests_and_latency', direction: semconv.direction, toSeconds: unitToSeconds(metric.unit, semconv.unit) };
   }
   return undefined;
+}
+
+function isHistogram(type: Metric['data']['type']): boolean {
+  return type === 'histogram' || type === 'exponentialHistogram';
 }
 
 function unitToSeconds(unit: string, conventional: 's' | 'ms'): number {
