@@ -18,6 +18,7 @@ export class ReceiverMetrics {
   private static readonly byRegistry = new WeakMap<Registry, ReceiverMetrics>();
 
   private readonly requests: Counter<'receiver' | 'signal' | 'outcome'>;
+  private readonly received: Record<SignalName, Counter<'receiver'>>;
   private readonly accepted: Record<SignalName, Counter<'receiver'>>;
   private readonly refused: Record<SignalName, Counter<'receiver' | 'reason'>>;
   private readonly rejected: Record<SignalName, Counter<'receiver' | 'reason'>>;
@@ -47,6 +48,7 @@ export class ReceiverMetrics {
           new Counter({ name: `meshtel_receiver_${what}_${items[s]}_total`, help: help.replace('ITEMS', items[s].replace('_', ' ')), labelNames, registers }),
         ]),
       ) as Record<SignalName, Counter<L>>;
+    this.received = make('received', 'ITEMS decoded from requests: accepted + refused + rejected.', ['receiver']);
     this.accepted = make('accepted', 'ITEMS accepted into the pipeline.', ['receiver']);
     this.refused = make('refused', 'ITEMS refused with a retryable status (the client should resend them), by reason.', ['receiver', 'reason']);
     this.rejected = make('rejected', 'ITEMS rejected for good in a partial success, by reason.', ['receiver', 'reason']);
@@ -54,6 +56,7 @@ export class ReceiverMetrics {
 
   /** Counts a decoded request and what the pipeline did with it. */
   recordResult(receiver: string, signal: SignalName, items: number, invalid: number, result: ConsumeResult): void {
+    this.received[signal].inc({ receiver }, items + invalid);
     if (invalid > 0) this.rejected[signal].inc({ receiver, reason: 'invalid' }, invalid);
     switch (result.kind) {
       case 'accepted':

@@ -554,6 +554,13 @@ describe('self-telemetry', () => {
     expect(await counter(h.registry, 'meshtel_receiver_refused_spans_total')).toBe(0);
     expect(await counter(h.registry, 'meshtel_receiver_accepted_metric_points_total')).toBe(points);
     expect(await counter(h.registry, 'meshtel_receiver_refused_metric_points_total', { reason: 'rate_limited' })).toBe(points);
+    // Nothing unaccounted for: every decoded item is accepted, refused or rejected.
+    expect(await counter(h.registry, 'meshtel_receiver_received_spans_total')).toBe(mesh.length + 2 + 3);
+    expect(await counter(h.registry, 'meshtel_receiver_received_metric_points_total')).toBe(
+      (await counter(h.registry, 'meshtel_receiver_accepted_metric_points_total')) +
+        (await counter(h.registry, 'meshtel_receiver_refused_metric_points_total')) +
+        (await counter(h.registry, 'meshtel_receiver_rejected_metric_points_total')),
+    );
     const exposition = await h.registry.metrics();
     expect(exposition).toMatch(/^# TYPE meshtel_receiver_requests_total counter$/m);
   });
