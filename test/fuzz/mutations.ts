@@ -12,29 +12,9 @@ export function parseSeed(text: string | undefined): number | undefined {
   return n >>> 0;
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+/** The benchmark's seeded PRNG (mulberry32): a seed replays the same inputs. */
+export { Random as Rng } from '../../bench/mesh/random.js';
+import type { Random as Rng } from '../../bench/mesh/random.js';
 
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x22, 0x08, 0x09, 0x11];
 

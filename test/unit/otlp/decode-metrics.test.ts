@@ -7,7 +7,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { attribute, KvList, type AnyValue } from '../../../collector/model/common.js';
 import { countPoints, type Metric, type MetricsData } from '../../../collector/model/metrics.js';
-import { DecodeError } from '../../../collector/otlp/decode-error.js';
 import { decodeMetricsJson } from '../../../collector/otlp/decode-metrics-json.js';
 import { decodeMetricsProto } from '../../../collector/otlp/decode-metrics-proto.js';
 import {
@@ -19,30 +18,10 @@ import {
   officialWireFormat,
   serializeMetrics,
 } from '../../support/otel-fixtures.js';
+import { decodeError, encodeOfficial, json } from '../../support/decode-helpers.js';
 
 const otlp = officialOtlp();
-
-function encodeMetrics(request: Record<string, unknown>): Uint8Array {
-  const T = otlp.ExportMetricsServiceRequest;
-  const message = T.fromObject(request);
-  const problem = T.verify(message);
-  if (problem !== null) throw new Error(`test payload does not match the OTLP schema: ${problem}`);
-  return T.encode(message).finish();
-}
-
-function json(value: unknown): Buffer {
-  return Buffer.from(JSON.stringify(value));
-}
-
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError, nothing was thrown');
-}
+const encodeMetrics = (request: Record<string, unknown>) => encodeOfficial(otlp.ExportMetricsServiceRequest, request);
 
 function metrics(data: MetricsData): Metric[] {
   return data.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));

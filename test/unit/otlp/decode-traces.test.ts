@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KvList, attribute, type AnyValue } from '../../../collector/model/common.js';
 import type { Span, TracesData } from '../../../collector/model/traces.js';
-import { DecodeError } from '../../../collector/otlp/decode-error.js';
 import { decodeTracesJson } from '../../../collector/otlp/decode-traces-json.js';
 import { decodeTracesProto } from '../../../collector/otlp/decode-traces-proto.js';
 import {
@@ -15,32 +14,10 @@ import {
   serializeSpans,
   type MeshSpans,
 } from '../../support/otel-fixtures.js';
+import { decodeError, encodeOfficial, json } from '../../support/decode-helpers.js';
 
 const otlp = officialOtlp();
-
-/** An ExportTraceServiceRequest encoded by the official generated code from a plain object. */
-function encodeTraces(request: Record<string, unknown>): Uint8Array {
-  const T = otlp.ExportTraceServiceRequest;
-  const message = T.fromObject(request);
-  const problem = T.verify(message);
-  if (problem !== null) throw new Error(`test payload does not match the OTLP schema: ${problem}`);
-  return T.encode(message).finish();
-}
-
-function json(value: unknown): Buffer {
-  return Buffer.from(JSON.stringify(value));
-}
-
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).code).toBe('MESHTEL_ERR_DECODE');
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError, nothing was thrown');
-}
+const encodeTraces = (request: Record<string, unknown>) => encodeOfficial(otlp.ExportTraceServiceRequest, request);
 
 function allSpans(data: TracesData): Span[] {
   return data.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));

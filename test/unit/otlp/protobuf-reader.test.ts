@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../collector/otlp/decode-error.js';
+import { decodeError } from '../../support/decode-helpers.js';
 import { ProtobufReader, WireType } from '../../../collector/otlp/protobuf-reader.js';
 import { officialWireFormat, pbBigInt, type PbWriter } from '../../support/otel-fixtures.js';
 
@@ -16,17 +17,6 @@ function written(write: (w: PbWriter) => PbWriter): ProtobufReader {
 
 function reader(bytes: number[]): ProtobufReader {
   return new ProtobufReader(Uint8Array.from(bytes));
-}
-
-/** The DecodeError `fn` throws (failing the test if it throws something else or nothing). */
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError, nothing was thrown');
 }
 
 describe('ProtobufReader varints', () => {
