@@ -79,7 +79,8 @@ export class TrafficStore {
   refused = 0;
 
   constructor(private readonly options: TrafficStoreOptions) {
-    this.slots = Math.ceil(options.maxWindowMs / options.slotMs) + 1;
+    // The largest window's whole slots, the current partial one, and one being reused.
+    this.slots = Math.ceil(options.maxWindowMs / options.slotMs) + 2;
     this.scratch = new Float64Array(BUCKETS + options.bounds.length + 1);
   }
 

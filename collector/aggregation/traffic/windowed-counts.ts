@@ -16,7 +16,7 @@ export const BUCKETS = 4;
  */
 export class WindowedCounts {
   private readonly data: (Float64Array | undefined)[];
-  /** The absolute slot number each ring position holds (-1: never used). */
+  /** The absolute slot number each ring position holds (-Infinity: never used). */
   private readonly epochs: Float64Array;
   readonly width: number;
 
@@ -27,7 +27,7 @@ export class WindowedCounts {
   ) {
     this.width = BUCKETS + buckets;
     this.data = new Array<Float64Array | undefined>(slots).fill(undefined);
-    this.epochs = new Float64Array(slots).fill(-1);
+    this.epochs = new Float64Array(slots).fill(-Infinity);
   }
 
   /** The slot for `now`, zeroed if the ring has turned since it was last used. */
@@ -46,13 +46,14 @@ export class WindowedCounts {
   }
 
   /**
-   * Adds the slots within `windowMs` before `now` into `out` (length `width`) and returns the
-   * milliseconds they cover: from the start of the oldest slot in the window (or `since`, if
-   * later) to `now`.
+   * Adds the slots of the last `windowMs` into `out` (length `width`) and returns the
+   * milliseconds they cover: the current, partly filled slot and as many whole slots before it as
+   * the window holds, from the start of the oldest (or `since`, if later) to `now`. A window is
+   * thus never shorter than asked, so that short windows do not divide by a sliver of a slot.
    */
   sum(now: number, windowMs: number, since: number, out: Float64Array): number {
     const current = Math.floor(now / this.slotMs);
-    const count = Math.min(this.slots, Math.max(1, Math.ceil(windowMs / this.slotMs)));
+    const count = Math.min(this.slots, Math.max(1, Math.ceil(windowMs / this.slotMs)) + 1);
     const oldest = current - count + 1;
     for (let pos = 0; pos < this.slots; pos++) {
       const epoch = this.epochs[pos]!;
@@ -65,8 +66,8 @@ export class WindowedCounts {
 
   /** The last time any slot was written, in slot resolution; -Infinity when never. */
   lastActive(): number {
-    let max = -1;
+    let max = -Infinity;
     for (const e of this.epochs) if (e > max) max = e;
-    return max < 0 ? -Infinity : (max + 1) * this.slotMs;
+    return (max + 1) * this.slotMs;
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * Ground truth: what the mesh really did, recorded by every proxy for every request it handled
+ * (as each proxy saw it: outcome and latency), and by the load generator for what it sent. The
+ * accuracy tests compare meshtel's numbers with this.
+ */
+
+/** One kind of request as one proxy saw it. `src` is the calling workload, or `unmeshed`. */
+export interface TruthKey {
+  direction: 'inbound' | 'outbound';
+  src: string;
+  dst: string;
+  tls: boolean;
+}
+
+export interface TruthEntry extends TruthKey {
+  requests: number;
+  failures: number;
+  /** Every latency in milliseconds (capped; counts stay exact beyond the cap). */
+  latencies: number[];
+}
+
+export const UNMESHED = 'unmeshed';
+
+/** Latencies kept per key; enough for hours of the demo's default rate. */
+const MAX_LATENCIES = 500_000;
+
+/** Counts requests per key, in a proxy. */
+export class TruthRecorder {
+  private readonly entries = new Map<string, TruthEntry>();
+
+  record(key: TruthKey, failed: boolean, latencyMs: number): void {
+    const id = `${key.direction}|${key.src}|${key.dst}|${key.tls}`;
+    let e = this.entries.get(id);
+    if (e === undefined) {
+      e = { ...key, requests: 0, failures: 0, latencies: [] };
+      this.entries.set(id, e);
+    }
+    e.requests++;
+    if (failed) e.failures++;
+    if (e.latencies.length < MAX_LATENCIES) e.latencies.push(latencyMs);
+  }
+
+  snapshot(): TruthEntry[] {
+    return [...this.entries.values()].map((e) => ({ ...e, latencies: [...e.latencies] }));
+  }
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** The truth JSON (`meshtel-demo truth`, `GET /truth` on the control server). */
+export interface Truth {
+  /** When the mesh started sending, ISO 8601. */
+  since: string;
+  sampling: number;
+  proxy_mode: 'sidecar' | 'node';
+  /** Inbound requests per workload, as its proxies saw them (meshtel stat's rows). */
+  workloads: {
+    namespace: string;
+    name: string;
+    requests: number;
+    failures: number;
+    /** Requests that arrived over mutual TLS. */
+    secured: number;
+    latency_ms: Percentiles;
+  }[];
+  /** Requests per edge, as the calling proxies saw them (meshtel edges' rows). */
+  edges: {
+    src: { namespace: string; name: string };
+    dst: { namespace: string; name: string };
+    requests: number;
+    failures: number;
+    /** Every request on the edge went over mutual TLS. */
+    secured: boolean;
+    latency_ms: Percentiles;
+  }[];
+  /** What the load generator sent to `student` and the answers it got. */
+  load: { sent: number; completed: number; by_status: Record<string, number>; errors: number };
+}
+
+/** Nearest-rank percentiles of `values` (sorted in place). */
+export function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { p50: null, p95: null, p99: null };
+  values.sort((a, b) => a - b);
+  const at = (q: number) => values[Math.max(0, Math.ceil(q * values.length) - 1)]!;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** Merges the entries of every proxy into per-workload and per-edge truth. */
+export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth, 'workloads' | 'edges'> {
+  const workloads = new Map<string, { requests: number; failures: number; secured: number; latencies: number[] }>();
+  const edges = new Map<string, { src: string; dst: string; requests: number; failures: number; plaintext: number; latencies: number[] }>();
+  for (const e of entries) {
+    if (e.direction === 'inbound') {
+      const w = workloads.get(e.dst) ?? { requests: 0, failures: 0, secured: 0, latencies: [] };
+      w.requests += e.requests;
+      w.failures += e.failures;
+      if (e.tls) w.secured += e.requests;
+      w.latencies.push(...e.latencies);
+      workloads.set(e.dst, w);
+    } else {
+      const key = `${e.src}|${e.dst}`;
+      const x = edges.get(key) ?? { src: e.src, dst: e.dst, requests: 0, failures: 0, plaintext: 0, latencies: [] };
+      x.requests += e.requests;
+      x.failures += e.failures;
+      if (!e.tls) x.plaintext += e.requests;
+      x.latencies.push(...e.latencies);
+      edges.set(key, x);
+    }
+  }
+  return {
+    workloads: [...workloads.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, w]) => ({ namespace, name, requests: w.requests, failures: w.failures, secured: w.secured, latency_ms: percentiles(w.latencies) })),
+    edges: [...edges.values()]
+      .sort((a, b) => a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst))
+      .map((x) => ({
+        src: { namespace, name: x.src },
+        dst: { namespace, name: x.dst },
+        requests: x.requests,
+        failures: x.failures,
+        secured: x.plaintext === 0,
+        latency_ms: percentiles(x.latencies),
+      })),
+  };
+}
