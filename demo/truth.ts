@@ -15,6 +15,8 @@ export interface TruthKey {
 export interface TruthEntry extends TruthKey {
   requests: number;
   failures: number;
+  /** Requests whose span was sampled (kept), as the proxy's sampler decided. */
+  sampled: number;
   /** Every latency in milliseconds (capped; counts stay exact beyond the cap). */
   latencies: number[];
 }
@@ -28,15 +30,16 @@ const MAX_LATENCIES = 500_000;
 export class TruthRecorder {
   private readonly entries = new Map<string, TruthEntry>();
 
-  record(key: TruthKey, failed: boolean, latencyMs: number): void {
+  record(key: TruthKey, failed: boolean, sampled: boolean, latencyMs: number): void {
     const id = `${key.direction}|${key.src}|${key.dst}|${key.tls}`;
     let e = this.entries.get(id);
     if (e === undefined) {
-      e = { ...key, requests: 0, failures: 0, latencies: [] };
+      e = { ...key, requests: 0, failures: 0, sampled: 0, latencies: [] };
       this.entries.set(id, e);
     }
     e.requests++;
     if (failed) e.failures++;
+    if (sampled) e.sampled++;
     if (e.latencies.length < MAX_LATENCIES) e.latencies.push(latencyMs);
   }
 
@@ -63,6 +66,8 @@ export interface Truth {
     name: string;
     requests: number;
     failures: number;
+    /** Requests whose trace was sampled: span-derived counts are this times 1 / sampling. */
+    sampled: number;
     /** Requests that arrived over mutual TLS. */
     secured: number;
     latency_ms: Percentiles;
@@ -73,6 +78,7 @@ export interface Truth {
     dst: { namespace: string; name: string };
     requests: number;
     failures: number;
+    sampled: number;
     /** Every request on the edge went over mutual TLS. */
     secured: boolean;
     latency_ms: Percentiles;
@@ -91,21 +97,23 @@ export function percentiles(values: number[]): Percentiles {
 
 /** Merges the entries of every proxy into per-workload and per-edge truth. */
 export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth, 'workloads' | 'edges'> {
-  const workloads = new Map<string, { requests: number; failures: number; secured: number; latencies: number[] }>();
-  const edges = new Map<string, { src: string; dst: string; requests: number; failures: number; plaintext: number; latencies: number[] }>();
+  const workloads = new Map<string, { requests: number; failures: number; sampled: number; secured: number; latencies: number[] }>();
+  const edges = new Map<string, { src: string; dst: string; requests: number; failures: number; sampled: number; plaintext: number; latencies: number[] }>();
   for (const e of entries) {
     if (e.direction === 'inbound') {
-      const w = workloads.get(e.dst) ?? { requests: 0, failures: 0, secured: 0, latencies: [] };
+      const w = workloads.get(e.dst) ?? { requests: 0, failures: 0, sampled: 0, secured: 0, latencies: [] };
       w.requests += e.requests;
       w.failures += e.failures;
+      w.sampled += e.sampled;
       if (e.tls) w.secured += e.requests;
       w.latencies.push(...e.latencies);
       workloads.set(e.dst, w);
     } else {
       const key = `${e.src}|${e.dst}`;
-      const x = edges.get(key) ?? { src: e.src, dst: e.dst, requests: 0, failures: 0, plaintext: 0, latencies: [] };
+      const x = edges.get(key) ?? { src: e.src, dst: e.dst, requests: 0, failures: 0, sampled: 0, plaintext: 0, latencies: [] };
       x.requests += e.requests;
       x.failures += e.failures;
+      x.sampled += e.sampled;
       if (!e.tls) x.plaintext += e.requests;
       x.latencies.push(...e.latencies);
       edges.set(key, x);
@@ -114,7 +122,15 @@ export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth,
   return {
     workloads: [...workloads.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, w]) => ({ namespace, name, requests: w.requests, failures: w.failures, secured: w.secured, latency_ms: percentiles(w.latencies) })),
+      .map(([name, w]) => ({
+        namespace,
+        name,
+        requests: w.requests,
+        failures: w.failures,
+        sampled: w.sampled,
+        secured: w.secured,
+        latency_ms: percentiles(w.latencies),
+      })),
     edges: [...edges.values()]
       .sort((a, b) => a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst))
       .map((x) => ({
@@ -122,6 +138,7 @@ export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth,
         dst: { namespace, name: x.dst },
         requests: x.requests,
         failures: x.failures,
+        sampled: x.sampled,
         secured: x.plaintext === 0,
         latency_ms: percentiles(x.latencies),
       })),

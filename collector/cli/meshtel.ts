@@ -20,6 +20,8 @@ Usage:
 Flags of "run" (each also a config key; flags override the environment, which overrides the file):
 ${OVERRIDES.map((o) => `  --${o.flag.padEnd(16)} ${o.env.padEnd(24)} ${o.description}`).join('\n')}
   --config FILE      MESHTEL_CONFIG           YAML config file (reference: docs/config.md)
+  --demo                                      also run the example mesh (and Prometheus and
+                                              Alertmanager when installed): what npm start does
 
 The admin API of "stat" and "edges" defaults to MESHTEL_ADMIN_URL or http://127.0.0.1:9464.
 `;
@@ -33,10 +35,10 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
-      const options: ParseOptions = { config: { type: 'string' } };
+      const options: ParseOptions = { config: { type: 'string' }, demo: { type: 'boolean' } };
       for (const o of OVERRIDES) options[o.flag] = { type: 'string' };
       const { values } = parse(rest, options);
-      await runCommand(values as Record<string, string | undefined>, env);
+      await runCommand(values as Record<string, string | boolean | undefined>, env);
       return -1; // keeps running until a signal
     }
     case 'stat':

@@ -4,7 +4,9 @@ import { loadConfig } from '../config/load.js';
 
 export interface RunFlags {
   config?: string | undefined;
-  [flag: string]: string | undefined;
+  /** Also run the example mesh (and Prometheus and Alertmanager when installed): `npm start`. */
+  demo?: boolean | undefined;
+  [flag: string]: string | boolean | undefined;
 }
 
 /**
@@ -13,13 +15,28 @@ export interface RunFlags {
  * signal, or a shutdown longer than `shutdown_timeout`, exits 1 at once.
  */
 export async function runCommand(flags: RunFlags, env: Readonly<Record<string, string | undefined>>): Promise<void> {
-  const config = loadConfig({ file: flags.config, flags, env });
+  const overrides = Object.fromEntries(Object.entries(flags).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const config = loadConfig({ file: flags.config, flags: overrides, env });
   const logger = pino({ level: config.log.level, base: { service: 'meshtel' } });
   const collector = new Collector(config, { logger });
   try {
     await collector.start();
   } catch (e) {
     throw new Error(describeStartError(e, config.receivers.otlp.endpoint, config.admin.endpoint), { cause: e });
+  }
+
+  let demo: { stop(): Promise<void> } | undefined;
+  if (flags.demo === true) {
+    const { startDemoStack } = await import('../../demo/launcher/stack.js');
+    try {
+      const wellKnownPorts = config.receivers.otlp.endpoint.port !== 0 && config.admin.endpoint.port !== 0;
+      const stack = await startDemoStack({ otlp: collector.otlpAddress, admin: collector.adminAddress }, wellKnownPorts);
+      demo = stack;
+      console.log(stack.banner);
+    } catch (e) {
+      await collector.shutdown();
+      throw new Error(`cannot start the example mesh: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   let signals = 0;
@@ -35,7 +52,9 @@ export async function runCommand(flags: RunFlags, env: Readonly<Record<string, s
       process.exit(1);
     }, config.shutdown_timeout);
     deadline.unref();
-    collector.shutdown().then(
+    (demo?.stop() ?? Promise.resolve())
+      .then(() => collector.shutdown())
+      .then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');

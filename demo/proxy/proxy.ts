@@ -141,7 +141,7 @@ export class MeshProxy {
     await this.handle(s, down, SpanKind.SERVER, attributes, metricAttributes, (headers) => {
       if (s.instance.service.protocol === 'grpc') return sendHttp2(this.appSession(s), down, headers);
       return sendHttp1(s.appPort, down, headers, this.agent);
-    }, (failed, ms) => this.truth.record({ direction: 'inbound', src: peerWorkload, dst: service, tls: secured }, failed, ms));
+    }, (failed, sampled, ms) => this.truth.record({ direction: 'inbound', src: peerWorkload, dst: service, tls: secured }, failed, sampled, ms));
   }
 
   /** A request from a served application to another service. */
@@ -160,7 +160,7 @@ export class MeshProxy {
       const i = (this.next.get(dst) ?? 0) % endpoints.length;
       this.next.set(dst, i + 1);
       return sendHttp2(this.session(s, endpoints[i]!, dst), { ...down, authority: serviceHost(dst) }, headers);
-    }, (failed, ms) => this.truth.record({ direction: 'outbound', src: s.instance.service.name, dst, tls: true }, failed, ms));
+    }, (failed, sampled, ms) => this.truth.record({ direction: 'outbound', src: s.instance.service.name, dst, tls: true }, failed, sampled, ms));
   }
 
   /**
@@ -174,7 +174,7 @@ export class MeshProxy {
     attributes: Attributes,
     metricAttributes: Record<string, string>,
     send: (headers: Headers) => Promise<UpstreamResponse>,
-    recordTruth: (failed: boolean, ms: number) => void,
+    recordTruth: (failed: boolean, sampled: boolean, ms: number) => void,
   ): Promise<void> {
     const started = performance.now();
     const { tracer, instruments } = s.telemetry;
@@ -195,6 +195,7 @@ export class MeshProxy {
     }
     const ms = performance.now() - started;
     const failed = outcome.grpcStatus !== undefined ? outcome.grpcStatus !== 0 : outcome.status >= 500;
+    const sampled = span.isRecording();
     finishSpan(span, down, outcome, failed);
     const labels = {
       ...metricAttributes,
@@ -204,7 +205,7 @@ export class MeshProxy {
     };
     instruments.responses.add(1, labels);
     instruments.latency.record(ms, labels);
-    recordTruth(failed, ms);
+    recordTruth(failed, sampled, ms);
   }
 
   /** The pooled TLS session to one destination pod's proxy, as the calling workload. */

@@ -30,7 +30,7 @@ export function ensureBuilt(): void {
   } catch {
     // not built yet
   }
-  const sources = Math.max(newestSource(join(ROOT, 'collector')), newestSource(join(ROOT, 'exporters')), statSync(join(ROOT, 'package.json')).mtimeMs);
+  const sources = Math.max(...['collector', 'exporters', 'demo'].map((d) => newestSource(join(ROOT, d))), statSync(join(ROOT, 'package.json')).mtimeMs);
   if (built >= sources) return;
   try {
     execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
