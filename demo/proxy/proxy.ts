@@ -37,6 +37,32 @@ export interface ProxyPorts {
 
 const propagator = new W3CTraceContextPropagator();
 
+/** Bytes moved over one kind of connection: what closed connections moved, and the open ones. */
+class ByteCounter {
+  private read = 0;
+  private written = 0;
+  private readonly open = new Set<Socket>();
+
+  add(socket: Socket): void {
+    this.open.add(socket);
+    socket.once('close', () => {
+      this.read += socket.bytesRead;
+      this.written += socket.bytesWritten;
+      this.open.delete(socket);
+    });
+  }
+
+  totals(): { read: number; written: number } {
+    let read = this.read;
+    let written = this.written;
+    for (const s of this.open) {
+      read += s.bytesRead;
+      written += s.bytesWritten;
+    }
+    return { read, written };
+  }
+}
+
 /**
  * A mesh proxy. Applications never talk to each other: their outbound requests go to their
  * proxy, which picks an instance of the destination service and forwards the request over
@@ -52,12 +78,37 @@ export class MeshProxy {
   private readonly counted = new WeakSet<Socket>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly next = new Map<string, number>();
+  /** Per served pod, bytes on its inbound connections and, by destination, on its outbound ones. */
+  private readonly bytes = new Map<string, { inbound: ByteCounter; outbound: Map<string, ByteCounter> }>();
 
   constructor(
     private readonly served: ServedInstance[],
     private readonly registry: () => ReadonlyMap<string, Endpoint[]>,
     private readonly truth: TruthRecorder,
-  ) {}
+  ) {
+    for (const s of served) {
+      const counters = { inbound: new ByteCounter(), outbound: new Map<string, ByteCounter>() };
+      this.bytes.set(s.instance.pod, counters);
+      const meter = s.telemetry.meter;
+      const read = meter.createObservableCounter('tcp_read_bytes_total', { description: 'Bytes read from TCP connections.', unit: 'By' });
+      const written = meter.createObservableCounter('tcp_write_bytes_total', { description: 'Bytes written to TCP connections.', unit: 'By' });
+      meter.addBatchObservableCallback(
+        (r) => {
+          const inbound = counters.inbound.totals();
+          const attributes = { direction: 'inbound', peer: 'src' };
+          r.observe(read, inbound.read, attributes);
+          r.observe(written, inbound.written, attributes);
+          for (const [dst, counter] of counters.outbound) {
+            const outbound = counter.totals();
+            const dstAttributes = { direction: 'outbound', peer: 'dst', dst_namespace: NAMESPACE, dst_deployment: dst };
+            r.observe(read, outbound.read, dstAttributes);
+            r.observe(written, outbound.written, dstAttributes);
+          }
+        },
+        [read, written],
+      );
+    }
+  }
 
   /** Starts listening; `ports` restarts a stopped proxy on the ports it had, so callers find it again. */
   async start(ports?: ProxyPorts): Promise<ProxyPorts> {
@@ -69,6 +120,12 @@ export class MeshProxy {
       rejectUnauthorized: true,
       // A node proxy answers for every workload on its node, each with its own identity.
       SNICallback: (name, done) => done(null, contexts.get(name) ?? contexts.values().next().value),
+    });
+    // TLS connections are counted as they open, for the workload their SNI names; a session's
+    // own `socket` is only a proxy that stops answering once the session closes.
+    inboundTls.on('secureConnection', (socket: TLSSocket) => {
+      const s = this.served.find((x) => serviceHost(x.instance.service.name) === socket.servername) ?? this.served[0]!;
+      this.countConnection(s, socket, true);
     });
     inboundTls.on('stream', (stream, headers) => {
       void this.inbound(fromHttp2(stream, headers), stream.session!.socket, true);
@@ -126,7 +183,7 @@ export class MeshProxy {
       down.fail(404, 5, `no workload "${service}" behind this proxy`);
       return;
     }
-    this.countConnection(s, socket, secured);
+    if (!secured) this.countConnection(s, socket, false);
     const cn: string | string[] | undefined = secured ? (socket as TLSSocket).getPeerCertificate().subject?.CN : undefined;
     const peer = Array.isArray(cn) ? cn[0] : cn;
     const peerWorkload = peer === undefined ? UNMESHED : peer.split('.')[0]!;
@@ -215,7 +272,11 @@ export class MeshProxy {
     if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
     const session = http2.connect(`https://127.0.0.1:${endpoint.port}`, { ...s.tls, servername: serviceHost(dst) });
     const attributes = { direction: 'outbound', peer: 'dst', tls: 'true', dst_namespace: NAMESPACE, dst_deployment: dst };
-    session.once('connect', () => {
+    // The raw socket: the one session.socket proxies is unbound once the session closes.
+    session.once('connect', (_session: ClientHttp2Session, socket: Socket) => {
+      const counters = this.bytes.get(s.instance.pod)!.outbound;
+      if (!counters.has(dst)) counters.set(dst, new ByteCounter());
+      counters.get(dst)!.add(socket);
       s.telemetry.instruments.openConnections.add(1, attributes);
       session.once('close', () => s.telemetry.instruments.openConnections.add(-1, attributes));
     });
@@ -240,11 +301,12 @@ export class MeshProxy {
     return session;
   }
 
-  /** Counts an inbound connection once, from its first request until it closes. */
+  /** Counts an inbound connection once (plaintext ones at their first request), until it closes. */
   private countConnection(s: ServedInstance, socket: Socket, secured: boolean): void {
     if (this.counted.has(socket)) return;
     this.counted.add(socket);
     const attributes = { direction: 'inbound', peer: 'src', tls: String(secured) };
+    this.bytes.get(s.instance.pod)!.inbound.add(socket);
     s.telemetry.instruments.openConnections.add(1, attributes);
     socket.once('close', () => s.telemetry.instruments.openConnections.add(-1, attributes));
   }

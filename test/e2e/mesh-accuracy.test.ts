@@ -87,6 +87,12 @@ describe.each(['sidecar', 'node'] as const)('%s proxies: meshtel agrees with the
       withinOneBucket(w!.latency_ms, t.latency_ms);
       expect(w!.tcp_connections).toBeGreaterThanOrEqual(1);
     }
+    // Bytes over the workloads' connections, both ways, as their proxies report them.
+    for (const t of truth.workloads) {
+      for (const direction of ['received', 'sent']) {
+        expect(result.series.get(`meshtel_workload_tcp_bytes_total{direction="${direction}",namespace="default",workload="${t.name}"}`), `${t.name} ${direction}`).toBeGreaterThan(0);
+      }
+    }
     // student is called by the unmeshed load generator in plaintext; everything else over mTLS.
     expect(truth.workloads.find((w) => w.name === 'student')!.secured).toBe(0);
     for (const w of truth.workloads.filter((x) => x.name !== 'student')) expect(w.secured).toBe(w.requests);
