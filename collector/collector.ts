@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { EXPOSITION_CONTENT_TYPE, PrometheusExporter } from '../exporters/prometheus/exporter.js';
+import { Admission } from './admission/admission.js';
 import { Aggregator, systemClock, type Clock } from './aggregation/aggregator.js';
 import { AdminServer } from './api/admin-server.js';
 import type { Config } from './config/schema.js';
@@ -24,6 +25,7 @@ export interface CollectorOptions {
 export class Collector {
   readonly registry = new Registry();
   readonly aggregator: Aggregator;
+  readonly admission: Admission;
   readonly receiver: OtlpHttpReceiver;
   readonly admin: AdminServer;
   readonly logger: Logger;
@@ -40,11 +42,13 @@ export class Collector {
     this.logger = options.logger ?? pino({ level: config.log.level, base: { service: 'meshtel' } });
     this.aggregator = new Aggregator(config.aggregation, clock);
     this.exporter = new PrometheusExporter(this.registry, this.aggregator.families(), VERSION);
+    this.admission = new Admission(config.admission, clock);
     this.receiver = new OtlpHttpReceiver(config.receivers.otlp, {
       traces: this.aggregator,
       metrics: this.aggregator,
       registry: this.registry,
       logger: this.logger,
+      admission: this.admission,
     });
     this.admin = new AdminServer(config.admin, {
       renderMetrics: () => this.exporter.render(),

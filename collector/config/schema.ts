@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { admissionConfigSchema } from '../admission/config.js';
 import { aggregationConfigSchema } from '../aggregation/config.js';
 import { adminConfigSchema } from '../api/config.js';
 import { otlpHttpConfigSchema } from '../receivers/otlp-http/config.js';
@@ -22,6 +23,7 @@ export const configSchema = z.strictObject({
       otlp: otlpHttpConfigSchema.prefault({}),
     })
     .prefault({}),
+  admission: admissionConfigSchema.prefault({}),
   admin: adminConfigSchema.prefault({}),
   aggregation: aggregationConfigSchema.prefault({}),
   /** How long a graceful shutdown may take to drain and flush before it gives up. */

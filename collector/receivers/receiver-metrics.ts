@@ -1,18 +1,18 @@
 import { Counter, type Registry } from 'prom-client';
-import type { ConsumeResult } from '../pipeline/consumer.js';
 
 export type SignalName = 'traces' | 'metrics';
 
 /**
- * Why a whole request was turned away. Item counts are known for `rate_limited` and
- * `memory_limited` (the body was decoded); not for `invalid`, `too_large` and `unsupported`.
+ * How a request ended: accepted whole, partly (partial success), refused for now (429/503,
+ * the client resends), or turned away as `invalid` (400), `too_large` (413), `unsupported` (415).
  */
 export type RequestOutcome = 'accepted' | 'partial' | 'refused' | 'invalid' | 'too_large' | 'unsupported';
 
 /**
- * The receivers' self-telemetry, shared by every receiver registered in one Registry: each item
- * that reaches a receiver is counted exactly once as accepted, refused (retryable, by reason) or
- * rejected (partial success, permanent, by reason).
+ * The receivers' self-telemetry, shared by every receiver registered in one Registry. Each item
+ * a receiver decodes is counted once as received, and once as accepted, refused (retryable, by
+ * reason) or rejected (partial success, permanent, by reason): received = accepted + refused +
+ * rejected. Requests refused before their body could be read are counted as requests only.
  */
 export class ReceiverMetrics {
   private static readonly byRegistry = new WeakMap<Registry, ReceiverMetrics>();
@@ -54,29 +54,21 @@ export class ReceiverMetrics {
     this.rejected = make('rejected', 'ITEMS rejected for good in a partial success, by reason.', ['receiver', 'reason']);
   }
 
-  /** Counts a decoded request and what the pipeline did with it. */
-  recordResult(receiver: string, signal: SignalName, items: number, invalid: number, result: ConsumeResult): void {
-    this.received[signal].inc({ receiver }, items + invalid);
-    if (invalid > 0) this.rejected[signal].inc({ receiver, reason: 'invalid' }, invalid);
-    switch (result.kind) {
-      case 'accepted':
-        this.requests.inc({ receiver, signal, outcome: invalid > 0 ? 'partial' : 'accepted' });
-        this.accepted[signal].inc({ receiver }, items);
-        break;
-      case 'partial':
-        this.requests.inc({ receiver, signal, outcome: 'partial' });
-        this.accepted[signal].inc({ receiver }, items - result.rejected);
-        this.rejected[signal].inc({ receiver, reason: result.reason }, result.rejected);
-        break;
-      case 'refused':
-        this.requests.inc({ receiver, signal, outcome: 'refused' });
-        this.refused[signal].inc({ receiver, reason: result.reason }, items);
-        break;
-    }
+  request(receiver: string, signal: SignalName, outcome: RequestOutcome): void {
+    this.requests.inc({ receiver, signal, outcome });
   }
 
-  /** Counts a request turned away before its items could be counted. */
-  recordUndecoded(receiver: string, signal: SignalName, outcome: 'invalid' | 'too_large' | 'unsupported'): void {
-    this.requests.inc({ receiver, signal, outcome });
+  /** Items of a request refused as a whole (nothing taken; the client resends). */
+  refusedItems(receiver: string, signal: SignalName, items: number, reason: string): void {
+    this.received[signal].inc({ receiver }, items);
+    this.refused[signal].inc({ receiver, reason }, items);
+  }
+
+  /** Items of a request taken: `accepted`, and each permanent rejection by reason. */
+  takenItems(receiver: string, signal: SignalName, accepted: number, rejections: readonly { items: number; reason: string }[]): void {
+    const rejected = rejections.reduce((n, r) => n + r.items, 0);
+    this.received[signal].inc({ receiver }, accepted + rejected);
+    this.accepted[signal].inc({ receiver }, accepted);
+    for (const r of rejections) if (r.items > 0) this.rejected[signal].inc({ receiver, reason: r.reason }, r.items);
   }
 }
