@@ -1,10 +1,13 @@
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { OtlpHttpTransport } from '../exporters/jaeger/otlp-transport.js';
+import { TraceExporter } from '../exporters/jaeger/trace-exporter.js';
 import { EXPOSITION_CONTENT_TYPE, PrometheusExporter } from '../exporters/prometheus/exporter.js';
 import { Admission } from './admission/admission.js';
 import { Aggregator, systemClock, type Clock } from './aggregation/aggregator.js';
 import { AdminServer } from './api/admin-server.js';
 import type { Config } from './config/schema.js';
+import { TracesFanout } from './pipeline/fanout.js';
 import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
 import { VERSION } from './version.js';
 
@@ -26,6 +29,7 @@ export class Collector {
   readonly registry = new Registry();
   readonly aggregator: Aggregator;
   readonly admission: Admission;
+  readonly traceExporters: TraceExporter[];
   readonly receiver: OtlpHttpReceiver;
   readonly admin: AdminServer;
   readonly logger: Logger;
@@ -43,8 +47,12 @@ export class Collector {
     this.aggregator = new Aggregator(config.aggregation, clock);
     this.exporter = new PrometheusExporter(this.registry, this.aggregator.families(), VERSION);
     this.admission = new Admission(config.admission, clock);
+    this.traceExporters = config.exporters.traces.map((c) => {
+      if (c.endpoint.protocol !== 'otlp') throw new Error(`exporters.traces "${c.name}": ${c.endpoint.protocol} is not supported yet`);
+      return new TraceExporter(c, new OtlpHttpTransport(c), this.registry, clock, this.logger.child({ component: 'exporter', exporter: c.name }));
+    });
     this.receiver = new OtlpHttpReceiver(config.receivers.otlp, {
-      traces: this.aggregator,
+      traces: new TracesFanout([this.aggregator, ...this.traceExporters]),
       metrics: this.aggregator,
       registry: this.registry,
       logger: this.logger,
@@ -82,6 +90,7 @@ export class Collector {
     }
     this.ticker = setInterval(() => this.aggregator.tick(), 1000);
     this.ticker.unref();
+    for (const e of this.traceExporters) e.start();
     this.logger.info({ version: VERSION, otlp: this.otlpAddress, admin: this.adminAddress }, 'meshtel collector started');
   }
 
@@ -92,9 +101,12 @@ export class Collector {
 
   private async stop(): Promise<void> {
     this.state = 'stopping';
+    const deadline = Date.now() + this.config.shutdown_timeout;
     clearInterval(this.ticker);
     await this.receiver.shutdown();
     this.aggregator.flush();
+    // Exporters get what is left of the shutdown timeout (a second kept for the rest).
+    await Promise.all(this.traceExporters.map((e) => e.shutdown(Math.max(0, deadline - Date.now() - 1000))));
     await this.admin.shutdown();
     this.exporter.shutdown();
     const started = this.otlpAddress !== '';

@@ -12,11 +12,20 @@ export interface Override {
   env: string;
   path: readonly string[];
   description: string;
+  /** The value the flag's text stands for at `path` (default: the text itself). */
+  toValue?: (text: string) => unknown;
 }
 
 export const OVERRIDES: readonly Override[] = [
   { flag: 'otlp-endpoint', env: 'MESHTEL_OTLP_ENDPOINT', path: ['receivers', 'otlp', 'endpoint'], description: 'OTLP/HTTP receiver HOST:PORT (default 127.0.0.1:4318; port 0 picks one)' },
   { flag: 'admin-endpoint', env: 'MESHTEL_ADMIN_ENDPOINT', path: ['admin', 'endpoint'], description: 'admin server HOST:PORT (default 127.0.0.1:9464; port 0 picks one)' },
+  {
+    flag: 'jaeger-endpoint',
+    env: 'MESHTEL_JAEGER_ENDPOINT',
+    path: ['exporters', 'traces'],
+    description: 'send traces to Jaeger: http://host:4318 (OTLP), http://host:14268/api/traces (Thrift), udp://host:6832 (agent)',
+    toValue: (url) => [{ name: 'jaeger', endpoint: url }],
+  },
   { flag: 'mode', env: 'MESHTEL_MODE', path: ['mode'], description: 'which tiers run in this process (all)' },
   { flag: 'log-level', env: 'MESHTEL_LOG_LEVEL', path: ['log', 'level'], description: 'trace, debug, info, warn or error' },
 ];
@@ -49,14 +58,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const raw: Record<string, unknown> = file === undefined ? {} : readConfigFile(file);
   const origins = new Map<string, string>();
   for (const o of OVERRIDES) {
+    const value = o.toValue ?? ((text: string) => text);
     const fromEnv = env[o.env];
     if (fromEnv !== undefined && fromEnv !== '') {
-      setPath(raw, o.path, fromEnv);
+      setPath(raw, o.path, value(fromEnv));
       origins.set(o.path.join('.'), `from ${o.env}`);
     }
     const fromFlag = options.flags?.[o.flag];
     if (fromFlag !== undefined) {
-      setPath(raw, o.path, fromFlag);
+      setPath(raw, o.path, value(fromFlag));
       origins.set(o.path.join('.'), `from --${o.flag}`);
     }
   }
@@ -114,7 +124,7 @@ function describeIssue(issue: z.core.$ZodIssue, origins: Map<string, string>): s
       return `${at}: unknown key${hint ? ` (did you mean "${hint}"?)` : known.length > 0 ? ` (known keys: ${known.join(', ')})` : ''}`;
     });
   }
-  const origin = origins.get(issue.path.join('.'));
+  const origin = [...origins].find(([p]) => issue.path.join('.').startsWith(p))?.[1];
   let message = issue.message;
   if (issue.code === 'invalid_type') message = issue.expected === 'int' ? 'must be a whole number' : `must be ${article(issue.expected)}`;
   if (issue.code === 'invalid_value') message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;

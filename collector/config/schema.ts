@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { admissionConfigSchema } from '../admission/config.js';
 import { aggregationConfigSchema } from '../aggregation/config.js';
 import { adminConfigSchema } from '../api/config.js';
+import { traceExporterConfigSchema } from '../../exporters/jaeger/config.js';
 import { otlpHttpConfigSchema } from '../receivers/otlp-http/config.js';
 import { positiveDuration } from './schema-helpers.js';
 
@@ -26,6 +27,12 @@ export const configSchema = z.strictObject({
   admission: admissionConfigSchema.prefault({}),
   admin: adminConfigSchema.prefault({}),
   aggregation: aggregationConfigSchema.prefault({}),
+  exporters: z
+    .strictObject({
+      /** Trace backends (Jaeger), each with its own queue; none by default. */
+      traces: z.array(traceExporterConfigSchema).default([]),
+    })
+    .prefault({}),
   /** How long a graceful shutdown may take to drain and flush before it gives up. */
   shutdown_timeout: positiveDuration.prefault('10s'),
 });

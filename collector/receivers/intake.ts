@@ -42,7 +42,9 @@ export class Intake {
   constructor(
     private readonly receiver: string,
     private readonly deps: IntakeDeps,
-  ) {}
+  ) {
+    deps.metricsOf.zero(receiver);
+  }
 
   /**
    * `body` is the decompressed request; `wireBytes` its size as received (for byte budgets);

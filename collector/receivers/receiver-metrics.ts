@@ -54,6 +54,17 @@ export class ReceiverMetrics {
     this.rejected = make('rejected', 'ITEMS rejected for good in a partial success, by reason.', ['receiver', 'reason']);
   }
 
+  /** Creates a receiver's series at 0, so that rates and alerts see it before its first event. */
+  zero(receiver: string): void {
+    for (const signal of ['traces', 'metrics'] as const) {
+      for (const outcome of ['accepted', 'partial', 'refused', 'invalid', 'too_large', 'unsupported'] as const) this.requests.inc({ receiver, signal, outcome }, 0);
+      this.received[signal].inc({ receiver }, 0);
+      this.accepted[signal].inc({ receiver }, 0);
+      for (const reason of ['rate_limited', 'memory_limited', 'internal_error']) this.refused[signal].inc({ receiver, reason }, 0);
+      for (const reason of ['invalid', 'rate_limited']) this.rejected[signal].inc({ receiver, reason }, 0);
+    }
+  }
+
   request(receiver: string, signal: SignalName, outcome: RequestOutcome): void {
     this.requests.inc({ receiver, signal, outcome });
   }
