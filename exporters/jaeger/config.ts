@@ -91,6 +91,20 @@ export const traceExporterConfigSchema = z.strictObject({
       slow_threshold: positiveDuration.prefault('1s'),
     })
     .optional(),
+  /**
+   * Tail sampling: decide per trace after `decision_wait`, keeping every trace with a failed
+   * span or one slower than `slow_threshold`, and of the others only `others` spans per second
+   * (whole traces). Metrics are never affected; the budget (if any) applies to what it keeps.
+   */
+  tail_sampling: z
+    .strictObject({
+      decision_wait: positiveDuration.prefault('5s'),
+      max_traces: positiveInt.default(50_000),
+      slow_threshold: positiveDuration.prefault('1s'),
+      /** Omit to keep only error and slow traces. */
+      others: limit.optional(),
+    })
+    .optional(),
 });
 
 export type TraceExporterConfig = z.output<typeof traceExporterConfigSchema>;

@@ -6,13 +6,15 @@ export interface ExporterState {
   queued(): number;
   capacity(): number;
   inFlight(): number;
+  /** Spans held by tail sampling until their trace is decided. */
+  awaitingDecision(): number;
 }
 
 /**
  * The trace exporters' self-telemetry, by `exporter`. For each, every span handed to it is
  * counted once as sampled out, enqueue-failed (queue full), or queued, and every queued span ends
  * as sent or send-failed: received = sampled_out + enqueue_failed + sent + send_failed + queued +
- * in flight.
+ * in flight + awaiting a tail-sampling decision.
  */
 export class ExporterMetrics {
   private static readonly byRegistry = new WeakMap<Registry, ExporterMetrics>();
@@ -46,7 +48,7 @@ export class ExporterMetrics {
     this.enqueueFailed = new Counter({ name: 'meshtel_exporter_enqueue_failed_spans_total', help: 'Spans dropped because the export queue was full.', labelNames: ['exporter'], registers });
     this.sampledOut = new Counter({
       name: 'meshtel_exporter_sampled_out_spans_total',
-      help: 'Spans not exported by decision (they still count in every metric), by reason: budget.',
+      help: 'Spans not exported by decision (they still count in every metric), by reason: budget, tail_sampling.',
       labelNames: ['exporter', 'reason'],
       registers,
     });
@@ -65,6 +67,7 @@ export class ExporterMetrics {
     gauge('meshtel_exporter_queue_size', 'Spans waiting in the export queue.', (e) => e.queued());
     gauge('meshtel_exporter_queue_capacity', 'Most spans the export queue holds.', (e) => e.capacity());
     gauge('meshtel_exporter_in_flight_spans', 'Spans being sent (including those waiting to be retried).', (e) => e.inFlight());
+    gauge('meshtel_exporter_awaiting_decision_spans', 'Spans held by tail sampling until their trace is decided.', (e) => e.awaitingDecision());
   }
 
   register(state: ExporterState): void {
@@ -75,6 +78,6 @@ export class ExporterMetrics {
   zero(exporter: string): void {
     for (const c of [this.received, this.sent, this.enqueueFailed, this.retries]) c.inc({ exporter }, 0);
     for (const reason of ['permanent', 'retries_exhausted', 'rejected', 'shutdown']) this.sendFailed.inc({ exporter, reason }, 0);
-    this.sampledOut.inc({ exporter, reason: 'budget' }, 0);
+    for (const reason of ['budget', 'tail_sampling']) this.sampledOut.inc({ exporter, reason }, 0);
   }
 }

@@ -6,6 +6,7 @@ import type { TraceExporterConfig } from './config.js';
 import { ExportBudget } from './export-budget.js';
 import { ExporterMetrics } from './exporter-metrics.js';
 import { SpanQueue, spansOf, tracesOf, type QueuedSpan } from './span-queue.js';
+import { TailSampler } from './tail-sampler.js';
 import type { SendResult, SpanTransport } from './transport.js';
 
 /**
@@ -20,6 +21,7 @@ export class TraceExporter implements TracesConsumer {
   private readonly queue: SpanQueue;
   private readonly metrics: ExporterMetrics;
   private readonly budget: ExportBudget | undefined;
+  private readonly tail: TailSampler | undefined;
   private readonly name: string;
   private readonly abort = new AbortController();
   private inFlight = 0;
@@ -39,13 +41,33 @@ export class TraceExporter implements TracesConsumer {
     this.name = config.name;
     this.queue = new SpanQueue(config.queue.capacity);
     this.metrics = ExporterMetrics.for(registry);
-    this.metrics.register({ name: this.name, queued: () => this.queue.size, capacity: () => this.queue.capacity, inFlight: () => this.inFlightSpans });
+    this.metrics.register({
+      name: this.name,
+      queued: () => this.queue.size,
+      capacity: () => this.queue.capacity,
+      inFlight: () => this.inFlightSpans,
+      awaitingDecision: () => this.tail?.waiting ?? 0,
+    });
     this.metrics.zero(this.name);
     this.budget = config.budget && new ExportBudget(config.budget.spans, config.budget.slow_threshold, clock.now());
+    const t = config.tail_sampling;
+    this.tail =
+      t &&
+      new TailSampler(
+        { decisionWaitMs: t.decision_wait, maxTraces: t.max_traces, slowThresholdMs: t.slow_threshold, others: t.others },
+        clock.now(),
+        (kept, dropped) => {
+          if (dropped > 0) this.metrics.sampledOut.inc({ exporter: this.name, reason: 'tail_sampling' }, dropped);
+          if (kept.length > 0) this.enqueue(kept);
+        },
+      );
   }
 
   start(): void {
-    this.timer = setInterval(() => this.pump(), Math.max(10, Math.floor(this.config.batch.timeout / 2)));
+    this.timer = setInterval(() => {
+      this.tail?.tick(this.clock.now());
+      this.pump();
+    }, Math.max(10, Math.floor(this.config.batch.timeout / 2)));
     this.timer.unref();
   }
 
@@ -53,22 +75,30 @@ export class TraceExporter implements TracesConsumer {
   consumeTraces(batch: TraceBatch): ConsumeResult {
     const m = this.metrics;
     const name = this.name;
-    let spans = spansOf(batch.data);
+    const spans = spansOf(batch.data);
     m.received.inc({ exporter: name }, spans.length);
     if (this.closing) {
       m.sendFailed.inc({ exporter: name, reason: 'shutdown' }, spans.length);
       return ACCEPTED;
     }
+    if (this.tail !== undefined) this.tail.offer(spans, this.clock.now());
+    else this.enqueue(spans);
+    return ACCEPTED;
+  }
+
+  /** Spans that may be exported (decided, when tail sampling): through the budget into the queue. */
+  private enqueue(spans: QueuedSpan[]): void {
+    const m = this.metrics;
+    const exporter = this.name;
     const now = this.clock.now();
     if (this.budget !== undefined) {
       const kept = this.budget.select(spans, now);
-      if (kept.length < spans.length) m.sampledOut.inc({ exporter: name, reason: 'budget' }, spans.length - kept.length);
+      if (kept.length < spans.length) m.sampledOut.inc({ exporter, reason: 'budget' }, spans.length - kept.length);
       spans = kept;
     }
     const taken = this.queue.offer(spans, now);
-    if (taken < spans.length) m.enqueueFailed.inc({ exporter: name }, spans.length - taken);
+    if (taken < spans.length) m.enqueueFailed.inc({ exporter }, spans.length - taken);
     if (this.queue.size >= this.config.batch.max_spans) this.pump();
-    return ACCEPTED;
   }
 
   /** Sends what is ready: full batches, or any batch whose oldest span has waited long enough. */
@@ -128,8 +158,10 @@ export class TraceExporter implements TracesConsumer {
    * left (counted as send-failed, reason `shutdown`) and says how much that was.
    */
   async shutdown(deadlineMs: number): Promise<number> {
-    this.closing = true;
     clearInterval(this.timer);
+    // Every trace still waiting for a decision is decided now, so that its spans can be sent.
+    this.tail?.tick(this.clock.now(), true);
+    this.closing = true;
     const drained = new Promise<void>((resolve) => {
       const check = () => {
         if (this.queue.size === 0 && this.inFlight === 0) {
