@@ -98,18 +98,19 @@ export class Admission {
    */
   beforeBody(expectedBytes: number): AdmissionDecision | undefined {
     const now = this.clock.now();
-    if (this.memory.admit(expectedBytes, now) === undefined) {
-      this.memory.release(expectedBytes);
-      return undefined;
-    }
-    return this.memoryRefusal(now);
+    // Only the hard limit here: between the soft and the hard limit the body is read and its
+    // items counted (cheaply, without decoding) before `decide` refuses them, so that they are
+    // counted as refused (memory_limited) rather than only as a refused request.
+    return this.memory.exceedsHard(expectedBytes, now) ? this.memoryRefusal(now) : undefined;
   }
 
   /**
    * Decides for one request of `groups` (per resource) and `bytes` on the wire; `tenant` is the
    * tenant header's value. An accepted or partly accepted request holds memory until `release`.
+   * `sourceLimits: false` skips the per-source budgets, for data whose sources were limited where
+   * it came in (an aggregator reading what gateways admitted): it is then taken or refused whole.
    */
-  decide(signal: Signal, groups: readonly Group[], bytes: number, tenant: string | undefined): AdmissionDecision {
+  decide(signal: Signal, groups: readonly Group[], bytes: number, tenant: string | undefined, sourceLimits = true): AdmissionDecision {
     const now = this.clock.now();
     if (this.memory.admit(bytes, now) !== undefined) return this.memoryRefusal(now);
     const refuse = (seconds: number, message: string): AdmissionDecision => {
@@ -126,7 +127,7 @@ export class Admission {
     const refund = () => taken.forEach(([b, n]) => b.refund(n));
     const rejectedKeys = new Map<string, number>();
     let wait = 0;
-    if (limits.perSource !== undefined || this.sourceBytes !== undefined) {
+    if (sourceLimits && (limits.perSource !== undefined || this.sourceBytes !== undefined)) {
       const perKey = new Map<string, number>();
       for (const g of groups) perKey.set(keyOf(g), (perKey.get(keyOf(g)) ?? 0) + g.items);
       for (const [key, n] of perKey) {

@@ -22,7 +22,10 @@ export class ExportBudget {
 
   /** The spans to export; the rest are sampled out (`spans.length - kept.length`). */
   select(spans: readonly QueuedSpan[], now: number): QueuedSpan[] {
-    if (this.bucket.take(spans.length, now)) return [...spans];
+    // Everything only when the bucket holds it: a batch larger than the burst must not pass
+    // whole from a full bucket (TokenBucket's debt rule), or it would take the budget of the
+    // next batches, their error and slow traces included.
+    if (this.bucket.available(now) >= spans.length && this.bucket.take(spans.length, now)) return [...spans];
     let tokens = Math.max(0, Math.floor(this.bucket.available(now)));
     if (tokens === 0) return [];
     const traces = new Map<string, { spans: QueuedSpan[]; important: boolean }>();

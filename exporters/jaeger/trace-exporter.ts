@@ -119,8 +119,11 @@ export class TraceExporter implements TracesConsumer {
     try {
       const result = await this.sendWithRetry(spans);
       if (result.kind === 'success') {
-        m.sent.inc({ exporter }, spans.length - result.rejected);
-        if (result.rejected > 0) m.sendFailed.inc({ exporter, reason: 'rejected' }, result.rejected);
+        // The backend's partial success names a count; one that does not fit the batch must
+        // neither make a counter go down (prom-client throws) nor count spans twice.
+        const rejected = Math.min(spans.length, Math.max(0, Math.floor(result.rejected) || 0));
+        m.sent.inc({ exporter }, spans.length - rejected);
+        if (rejected > 0) m.sendFailed.inc({ exporter, reason: 'rejected' }, rejected);
       } else {
         const reason = this.abort.signal.aborted ? 'shutdown' : result.kind === 'failure' ? 'permanent' : 'retries_exhausted';
         m.sendFailed.inc({ exporter, reason }, spans.length);
@@ -141,7 +144,14 @@ export class TraceExporter implements TracesConsumer {
     const started = this.clock.now();
     let interval = initial_interval;
     for (;;) {
-      const result = await this.transport.send(data, spans.length, this.abort.signal);
+      let result: SendResult;
+      try {
+        result = await this.transport.send(data, spans.length, this.abort.signal);
+      } catch (e) {
+        // Transports answer with results; one that throws has a bug, not a backend condition:
+        // count the batch as failed (not retried) rather than crash on an unhandled rejection.
+        result = { kind: 'failure', error: `the transport threw: ${e instanceof Error ? e.message : String(e)}` };
+      }
       if (result.kind !== 'retryable' || this.abort.signal.aborted) return result;
       // Full jitter around the backoff; the backend's Retry-After when it gave one.
       const wait = result.retryAfterMs ?? interval * (0.5 + Math.random());

@@ -39,7 +39,8 @@ it('a proxy stopped mid-run shows up as failures on the edge into its pod, and o
   // The failure travelled up the call chain as the applications answered it.
   expect(edge('student', 'number').failures).toBe(truthEdge('student', 'number').failures);
   expect(truthEdge('student', 'number').failures).toBeGreaterThan(0);
-});
+  // A whole mesh and its outage on two cores, beside other end-to-end files: more than the default.
+}, 120_000);
 
 it("the mesh's telemetry reaches the collector again after the collector restarts", async () => {
   let collector: Collector = await startCollector();

@@ -72,11 +72,15 @@ export class OtlpHttpReceiver implements Lifecycle {
     app.addContentTypeParser(Object.keys(MEDIA_TYPES), { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
     // A body the heap could not hold is refused before it is read (its items are never known).
+    // Only when its size is declared: a chunked body (the OTel JS exporters send them) reckoned
+    // at the largest allowed size would be refused whenever the heap has less than 8 x
+    // max_body_size to spare, healthy or not. The body limit bounds what is read, and admission
+    // checks the decoded size against the hard limit once the size is known, before decoding.
     const admission = this.deps.admission;
     if (admission !== undefined) {
       app.addHook('onRequest', async (request, reply) => {
-        if (request.method !== 'POST') return;
-        const length = Number(request.headers['content-length'] ?? this.config.max_body_size);
+        if (request.method !== 'POST' || request.headers['content-length'] === undefined) return;
+        const length = Number(request.headers['content-length']);
         const refusal = admission.beforeBody(Number.isFinite(length) ? length : this.config.max_body_size);
         if (refusal?.kind !== 'refuse') return;
         this.metrics.request(RECEIVER_NAME, signalOf(request), 'refused');
