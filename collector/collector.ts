@@ -1,7 +1,10 @@
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import type { TraceExporterConfig } from '../exporters/jaeger/config.js';
 import { OtlpHttpTransport } from '../exporters/jaeger/otlp-transport.js';
+import { ThriftTransport } from '../exporters/jaeger/thrift-transport.js';
 import { TraceExporter } from '../exporters/jaeger/trace-exporter.js';
+import type { SpanTransport } from '../exporters/jaeger/transport.js';
 import { EXPOSITION_CONTENT_TYPE, PrometheusExporter } from '../exporters/prometheus/exporter.js';
 import { Admission } from './admission/admission.js';
 import { Aggregator, systemClock, type Clock } from './aggregation/aggregator.js';
@@ -48,8 +51,8 @@ export class Collector {
     this.exporter = new PrometheusExporter(this.registry, this.aggregator.families(), VERSION);
     this.admission = new Admission(config.admission, clock);
     this.traceExporters = config.exporters.traces.map((c) => {
-      if (c.endpoint.protocol !== 'otlp') throw new Error(`exporters.traces "${c.name}": ${c.endpoint.protocol} is not supported yet`);
-      return new TraceExporter(c, new OtlpHttpTransport(c), this.registry, clock, this.logger.child({ component: 'exporter', exporter: c.name }));
+      const logger = this.logger.child({ component: 'exporter', exporter: c.name });
+      return new TraceExporter(c, traceTransport(c, logger), this.registry, clock, logger);
     });
     this.receiver = new OtlpHttpReceiver(config.receivers.otlp, {
       traces: new TracesFanout([this.aggregator, ...this.traceExporters]),
@@ -113,4 +116,9 @@ export class Collector {
     this.state = 'stopped';
     if (started) this.logger.info('meshtel collector stopped');
   }
+}
+
+/** The transport an exporter's endpoint calls for. */
+function traceTransport(c: TraceExporterConfig, logger?: Logger): SpanTransport {
+  return c.endpoint.protocol === 'otlp' ? new OtlpHttpTransport(c) : new ThriftTransport(c, logger);
 }

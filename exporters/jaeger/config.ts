@@ -4,7 +4,7 @@ import { positiveDuration, positiveInt } from '../../collector/config/schema-hel
 export type Protocol = 'otlp' | 'thrift_http' | 'thrift_udp';
 
 /**
- * Where to send, and how, from one URL (DESIGN.md): `udp://host:6832` is Thrift compact to a
+ * Where to send, and how, from one URL (DESIGN.md): `udp://host:6832` is Thrift (binary) to a
  * Jaeger agent; a path ending in `/api/traces` is Thrift over HTTP to a Jaeger collector; anything
  * else is OTLP/HTTP protobuf with `/v1/traces` appended (Jaeger 1.35+ and v2, port 4318).
  */
