@@ -5,12 +5,16 @@ import { OtlpHttpTransport } from '../exporters/jaeger/otlp-transport.js';
 import { ThriftTransport } from '../exporters/jaeger/thrift-transport.js';
 import { TraceExporter } from '../exporters/jaeger/trace-exporter.js';
 import type { SpanTransport } from '../exporters/jaeger/transport.js';
+import { KafkaExporter } from '../exporters/kafka/kafka-exporter.js';
 import { EXPOSITION_CONTENT_TYPE, PrometheusExporter } from '../exporters/prometheus/exporter.js';
 import { Admission } from './admission/admission.js';
 import { Aggregator, systemClock, type Clock } from './aggregation/aggregator.js';
 import { AdminServer } from './api/admin-server.js';
 import type { Config } from './config/schema.js';
+import { kafkaClient } from './kafka/kafka-client.js';
+import type { MetricsConsumer, TracesConsumer } from './pipeline/consumer.js';
 import { TracesFanout } from './pipeline/fanout.js';
+import { KafkaReceiver } from './receivers/kafka/kafka-receiver.js';
 import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
 import { VERSION } from './version.js';
 
@@ -20,20 +24,27 @@ export interface CollectorOptions {
 }
 
 /**
- * One meshtel collector: the OTLP/HTTP receiver, the aggregation, the Prometheus exporter and
- * the admin server, wired together from a validated Config.
+ * One meshtel collector, wired from a validated Config according to its `mode`:
+ * - `all`: OTLP/HTTP receiver, admission, aggregation, trace exporters (and, when Kafka brokers
+ *   are configured, also what is in Kafka);
+ * - `gateway`: OTLP/HTTP receiver, admission, the Kafka exporter (no aggregation);
+ * - `aggregator`: the Kafka receiver (a consumer group member), admission, aggregation, trace
+ *   exporters.
+ * Every mode has the admin server (/metrics, health, the query API).
  *
  * Lifecycle: `start()` binds the servers (ports may be 0; read `otlpAddress` and `adminAddress`
- * after). `shutdown()` stops accepting, answers in-flight requests, flushes the service-graph
- * store into the metrics and closes the admin server last; it is idempotent and safe before
- * `start()`.
+ * after). `shutdown()` stops taking data, answers in-flight requests, flushes the service-graph
+ * store into the metrics and the exporters' queues within the shutdown timeout, and closes the
+ * admin server last; it is idempotent and safe before `start()`.
  */
 export class Collector {
   readonly registry = new Registry();
   readonly aggregator: Aggregator;
   readonly admission: Admission;
   readonly traceExporters: TraceExporter[];
-  readonly receiver: OtlpHttpReceiver;
+  readonly kafkaExporter: KafkaExporter | undefined;
+  readonly receiver: OtlpHttpReceiver | undefined;
+  readonly kafkaReceiver: KafkaReceiver | undefined;
   readonly admin: AdminServer;
   readonly logger: Logger;
   private readonly exporter: PrometheusExporter;
@@ -46,35 +57,43 @@ export class Collector {
     options: CollectorOptions = {},
   ) {
     const clock = options.clock ?? systemClock;
+    const mode = config.mode;
     this.logger = options.logger ?? pino({ level: config.log.level, base: { service: 'meshtel' } });
     this.aggregator = new Aggregator(config.aggregation, clock);
     this.exporter = new PrometheusExporter(this.registry, this.aggregator.families(), VERSION);
     this.admission = new Admission(config.admission, clock);
-    this.traceExporters = config.exporters.traces.map((c) => {
-      const logger = this.logger.child({ component: 'exporter', exporter: c.name });
-      return new TraceExporter(c, traceTransport(c, logger), this.registry, clock, logger);
-    });
-    this.receiver = new OtlpHttpReceiver(config.receivers.otlp, {
-      traces: new TracesFanout([this.aggregator, ...this.traceExporters]),
-      metrics: this.aggregator,
-      registry: this.registry,
-      logger: this.logger,
-      admission: this.admission,
-    });
+    this.traceExporters =
+      mode === 'gateway'
+        ? []
+        : config.exporters.traces.map(
+            (c) => {
+              const logger = this.logger.child({ component: 'exporter', exporter: c.name });
+              return new TraceExporter(c, traceTransport(c, logger), this.registry, clock, logger);
+            },
+          );
+    const kafka = config.kafka.brokers.length > 0 ? kafkaClient(config.kafka, this.logger) : undefined;
+    // The schema requires brokers outside `all` mode.
+    this.kafkaExporter = mode === 'gateway' && kafka !== undefined ? new KafkaExporter(config.kafka, kafka, this.registry, this.logger.child({ component: 'kafka-exporter' })) : undefined;
+    const traces: TracesConsumer = this.kafkaExporter ?? new TracesFanout([this.aggregator, ...this.traceExporters]);
+    const metrics: MetricsConsumer = this.kafkaExporter ?? this.aggregator;
+    const deps = { traces, metrics, registry: this.registry, admission: this.admission };
+    this.receiver = mode === 'aggregator' ? undefined : new OtlpHttpReceiver(config.receivers.otlp, { ...deps, logger: this.logger });
+    this.kafkaReceiver = mode !== 'gateway' && kafka !== undefined ? new KafkaReceiver(config.kafka, kafka, { ...deps, logger: this.logger.child({ component: 'kafka-receiver' }) }) : undefined;
     this.admin = new AdminServer(config.admin, {
       renderMetrics: () => this.exporter.render(),
       metricsContentType: EXPOSITION_CONTENT_TYPE,
       traffic: this.aggregator.traffic,
       minWindowMs: config.aggregation.windows.slot,
       gaugeStaleMs: config.aggregation.golden.gauge_stale_after,
-      ready: () => this.state === 'running',
+      ready: () => this.state === 'running' && (this.kafkaExporter?.ready ?? true) && (this.kafkaReceiver?.ready ?? true),
       now: () => clock.now(),
       logger: this.logger,
     });
   }
 
+  /** `host:port` of the OTLP/HTTP receiver ('' in aggregator mode, which has none). */
   get otlpAddress(): string {
-    return this.receiver.address;
+    return this.receiver?.address ?? '';
   }
 
   get adminAddress(): string {
@@ -86,7 +105,9 @@ export class Collector {
     this.state = 'running';
     try {
       await this.admin.start();
-      await this.receiver.start();
+      await this.kafkaExporter?.start();
+      await this.kafkaReceiver?.start();
+      await this.receiver?.start();
     } catch (e) {
       await this.shutdown();
       throw e;
@@ -94,7 +115,7 @@ export class Collector {
     this.ticker = setInterval(() => this.aggregator.tick(), 1000);
     this.ticker.unref();
     for (const e of this.traceExporters) e.start();
-    this.logger.info({ version: VERSION, otlp: this.otlpAddress, admin: this.adminAddress }, 'meshtel collector started');
+    this.logger.info({ version: VERSION, mode: this.config.mode, otlp: this.otlpAddress || undefined, admin: this.adminAddress }, 'meshtel collector started');
   }
 
   shutdown(): Promise<void> {
@@ -102,19 +123,32 @@ export class Collector {
     return this.stopping;
   }
 
+  /** Waits, when configured, for Prometheus to scrape what was aggregated last. */
+  private async finalScrape(deadline: number): Promise<void> {
+    const wait = Math.min(this.config.admin.final_scrape_wait, deadline - Date.now() - 1000);
+    if (wait <= 0 || this.adminAddress === '') return;
+    this.logger.info({ waitMs: wait }, 'waiting for a final scrape of /metrics');
+    if (!(await this.admin.nextScrape(wait))) this.logger.warn({ waitMs: wait }, 'no scrape of /metrics came in time: what was counted since the previous one is lost');
+  }
+
   private async stop(): Promise<void> {
+    const started = this.state === 'running';
     this.state = 'stopping';
     const deadline = Date.now() + this.config.shutdown_timeout;
     clearInterval(this.ticker);
-    await this.receiver.shutdown();
+    await this.receiver?.shutdown();
+    await this.kafkaReceiver?.shutdown();
     this.aggregator.flush();
     // Exporters get what is left of the shutdown timeout (a second kept for the rest).
-    await Promise.all(this.traceExporters.map((e) => e.shutdown(Math.max(0, deadline - Date.now() - 1000))));
+    await Promise.all([
+      ...this.traceExporters.map((e) => e.shutdown(Math.max(0, deadline - Date.now() - 1000))),
+      this.finalScrape(deadline),
+    ]);
+    await this.kafkaExporter?.shutdown();
     await this.admin.shutdown();
     this.exporter.shutdown();
-    const started = this.otlpAddress !== '';
     this.state = 'stopped';
-    if (started) this.logger.info('meshtel collector stopped');
+    if (started && this.adminAddress !== '') this.logger.info('meshtel collector stopped');
   }
 }
 

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { Collector } from '../../collector/collector.js';
 import { loadConfig } from '../../collector/config/load.js';
@@ -12,6 +13,12 @@ export async function startCollector(): Promise<Collector> {
   const collector = new Collector(config);
   await collector.start();
   return collector;
+}
+
+/** The OTLP/HTTP receiver's fastify app, for `inject()` (the bench runs in `all` mode, which has one). */
+export function receiverApp(collector: Collector): FastifyInstance {
+  if (collector.receiver === undefined) throw new Error(`a ${collector.config.mode} collector has no OTLP/HTTP receiver`);
+  return collector.receiver.app;
 }
 
 /**

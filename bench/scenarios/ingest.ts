@@ -6,7 +6,7 @@ import { PayloadCycle } from '../mesh/payloads.js';
 import type { BenchOptions } from '../options.js';
 import type { IngestRun, ScenarioResult } from '../results.js';
 import { fetchSender, injectSender, startFastifySink, startNodeSink, type Sink } from './clients.js';
-import { aggregationState, startCollector } from './collector.js';
+import { aggregationState, receiverApp, startCollector } from './collector.js';
 
 /**
  * Throughput, latency and memory of one closed-loop run; `collector` adds its aggregation state.
@@ -42,7 +42,7 @@ export async function ingestInject(options: BenchOptions, { summary, set }: Buil
   const collector = await startCollector();
   try {
     const cycle = new PayloadCycle(set);
-    const run = await measureIngest('collector via receiver.app.inject()', injectSender(collector.receiver.app, cycle), cycle, options, collector);
+    const run = await measureIngest('collector via receiver.app.inject()', injectSender(receiverApp(collector), cycle), cycle, options, collector);
     return { scenario: 'ingest', mesh: summary, runs: [run] };
   } finally {
     await collector.shutdown();

@@ -5,7 +5,7 @@ import { PayloadCycle } from '../mesh/payloads.js';
 import type { BenchOptions } from '../options.js';
 import type { RenderRun, ScenarioResult } from '../results.js';
 import { injectSender } from './clients.js';
-import { aggregationState, exporterFor, startCollector } from './collector.js';
+import { aggregationState, exporterFor, receiverApp, startCollector } from './collector.js';
 
 const UNTIMED_RENDERS = 3;
 
@@ -39,7 +39,7 @@ async function timeRenders(label: string, render: () => Promise<string>, count: 
 export async function renderMetrics(options: BenchOptions, { summary, set }: BuiltMesh): Promise<ScenarioResult> {
   const collector = await startCollector();
   try {
-    const send = injectSender(collector.receiver.app, new PayloadCycle(set));
+    const send = injectSender(receiverApp(collector), new PayloadCycle(set));
     for (let i = 0; i < set.payloads.length; i++) await send();
     collector.aggregator.flush();
     const renders = await measureRenders(collector, options.renders);

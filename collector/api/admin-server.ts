@@ -32,6 +32,7 @@ const DEFAULT_WINDOW = '1m';
 export class AdminServer implements Lifecycle {
   readonly app: FastifyInstance;
   private boundAddress = '';
+  private scraped: (() => void)[] = [];
 
   constructor(
     private readonly config: AdminConfig,
@@ -48,6 +49,21 @@ export class AdminServer implements Lifecycle {
     this.boundAddress = await listen(this.app, this.config.endpoint, 'admin server (/metrics, /api/v1/stat, /api/v1/edges)');
   }
 
+  /** Resolves once a /metrics response that started after this call has been sent, or after `timeoutMs`; true if scraped. */
+  nextScrape(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.scraped = this.scraped.filter((f) => f !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.scraped.push(done);
+    });
+  }
+
   async shutdown(): Promise<void> {
     await this.app.close();
   }
@@ -56,7 +72,12 @@ export class AdminServer implements Lifecycle {
     const d = this.deps;
     const app = createHttpApp(d.logger, { component: 'admin' });
 
-    app.get('/metrics', async (_req, reply) => reply.type(d.metricsContentType).send(await d.renderMetrics()));
+    app.get('/metrics', async (_req, reply) => {
+      const waiting = this.scraped;
+      this.scraped = [];
+      if (waiting.length > 0) reply.raw.once('finish', () => waiting.forEach((done) => done()));
+      return reply.type(d.metricsContentType).send(await d.renderMetrics());
+    });
     app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
     app.get('/readyz', (_req, reply) => (d.ready() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' })));
 

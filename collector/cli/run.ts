@@ -17,6 +17,7 @@ export interface RunFlags {
 export async function runCommand(flags: RunFlags, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const overrides = Object.fromEntries(Object.entries(flags).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const config = loadConfig({ file: flags.config, flags: overrides, env });
+  if (flags.demo === true && config.mode !== 'all') throw new Error(`--demo runs the example mesh against one collector: it needs --mode all, not ${config.mode}`);
   const logger = pino({ level: config.log.level, base: { service: 'meshtel' } });
   const collector = new Collector(config, { logger });
   try {

@@ -26,7 +26,14 @@ export const OVERRIDES: readonly Override[] = [
     description: 'send traces to Jaeger: http://host:4318 (OTLP), http://host:14268/api/traces (Thrift), udp://host:6832 (agent)',
     toValue: (url) => [{ name: 'jaeger', endpoint: url }],
   },
-  { flag: 'mode', env: 'MESHTEL_MODE', path: ['mode'], description: 'which tiers run in this process (all)' },
+  {
+    flag: 'kafka-brokers',
+    env: 'MESHTEL_KAFKA_BROKERS',
+    path: ['kafka', 'brokers'],
+    description: 'Kafka bootstrap brokers, HOST:PORT,... (gateway and aggregator modes)',
+    toValue: (list) => list.split(',').map((b) => b.trim()).filter((b) => b !== ''),
+  },
+  { flag: 'mode', env: 'MESHTEL_MODE', path: ['mode'], description: 'all (default), gateway (OTLP in, Kafka out) or aggregator (Kafka in)' },
   { flag: 'log-level', env: 'MESHTEL_LOG_LEVEL', path: ['log', 'level'], description: 'trace, debug, info, warn or error' },
 ];
 

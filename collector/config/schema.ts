@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { admissionConfigSchema } from '../admission/config.js';
 import { aggregationConfigSchema } from '../aggregation/config.js';
 import { adminConfigSchema } from '../api/config.js';
+import { kafkaConfigSchema } from '../kafka/config.js';
 import { traceExporterConfigSchema } from '../../exporters/jaeger/config.js';
 import { otlpHttpConfigSchema } from '../receivers/otlp-http/config.js';
 import { positiveDuration } from './schema-helpers.js';
@@ -12,8 +13,11 @@ import { positiveDuration } from './schema-helpers.js';
  * reference with every key is docs/config.md.
  */
 export const configSchema = z.strictObject({
-  /** `all` runs everything in one process. */
-  mode: z.enum(['all']).default('all'),
+  /**
+   * `all`: everything in one process. `gateway`: receive, admit, write to Kafka. `aggregator`:
+   * read from Kafka (a consumer group), aggregate and export. The last two need `kafka.brokers`.
+   */
+  mode: z.enum(['all', 'gateway', 'aggregator']).default('all'),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -33,8 +37,13 @@ export const configSchema = z.strictObject({
       traces: z.array(traceExporterConfigSchema).default([]),
     })
     .prefault({}),
+  kafka: kafkaConfigSchema.prefault({}),
   /** How long a graceful shutdown may take to drain and flush before it gives up. */
   shutdown_timeout: positiveDuration.prefault('10s'),
+}).superRefine((c, ctx) => {
+  if (c.mode !== 'all' && c.kafka.brokers.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['kafka', 'brokers'], message: `required in ${c.mode} mode (HOST:PORT of at least one broker; --kafka-brokers)` });
+  }
 });
 
 export type Config = z.output<typeof configSchema>;

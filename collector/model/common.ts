@@ -81,3 +81,19 @@ export const emptyScope = (): InstrumentationScope => ({
   attributes: [],
   droppedAttributesCount: 0,
 });
+
+/** An unambiguous key for an attribute set, independent of the order the attributes came in. */
+export function attributesKey(attributes: readonly KeyValue[]): string {
+  if (attributes.length === 0) return '[]';
+  const entries = attributes.map((kv) => [kv.key, valueKey(kv.value)] as const);
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify(entries);
+}
+
+function valueKey(v: AnyValue): unknown {
+  if (typeof v === 'bigint') return `i${v}`;
+  if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('base64')}`;
+  if (v instanceof KvList) return v.values.map((kv) => [kv.key, valueKey(kv.value)]);
+  if (Array.isArray(v)) return v.map(valueKey);
+  return v;
+}

@@ -29,6 +29,12 @@ export interface IntakeDeps {
   metrics: MetricsConsumer;
   admission: Admission | undefined;
   metricsOf: ReceiverMetrics;
+  /**
+   * Whether admission applies per-source budgets here (default true). The Kafka receiver says
+   * false: gateways limited the sources already, and rejecting part of a message would lose data
+   * Kafka had safely; over a global limit the message is refused whole and its partition waits.
+   */
+  sourceLimits?: boolean;
 }
 
 type Data = TracesData | MetricsData;
@@ -65,7 +71,7 @@ export class Intake {
       return this.invalid(signal, encoding, e);
     }
 
-    const decision = admission?.decide(signal, groups, wireBytes, tenant) ?? ACCEPT;
+    const decision = admission?.decide(signal, groups, wireBytes, tenant, this.deps.sourceLimits ?? true) ?? ACCEPT;
     if (decision.kind === 'refuse') {
       metricsOf.request(this.receiver, signal, 'refused');
       metricsOf.refusedItems(this.receiver, signal, groups.reduce((n, g) => n + g.items, 0), decision.reason);

@@ -14,8 +14,8 @@ export interface RunningServer {
 }
 
 export interface PrometheusOptions {
-  /** `host:port` targets to scrape, by job name. */
-  targets: Record<string, string>;
+  /** `host:port` targets to scrape, by job name (several instances of one job: a list). */
+  targets: Record<string, string | string[]>;
   scrapeInterval?: string;
   evaluationInterval?: string;
   ruleFiles?: string[];
@@ -32,7 +32,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     global: { scrape_interval: options.scrapeInterval ?? '5s', evaluation_interval: options.evaluationInterval ?? options.scrapeInterval ?? '5s' },
     rule_files: options.ruleFiles ?? [],
     ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
-    scrape_configs: Object.entries(options.targets).map(([job, target]) => ({ job_name: job, static_configs: [{ targets: [target] }] })),
+    scrape_configs: Object.entries(options.targets).map(([job, target]) => ({ job_name: job, static_configs: [{ targets: typeof target === 'string' ? [target] : target }] })),
   };
   writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
   return serve(

@@ -1,5 +1,4 @@
-import type { AnyValue, KeyValue } from '../../model/common.js';
-import { KvList } from '../../model/common.js';
+import { attributesKey, type KeyValue } from '../../model/common.js';
 import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
 import { Temporality, type ExponentialHistogramPoint, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
 import { Rebucketer } from '../histogram.js';
@@ -345,19 +344,3 @@ export class GoldenMetrics {
 
 const NO_LABELS: Labels = Object.freeze({});
 const OUTCOME_LABELS: Record<string, Labels> = Object.fromEntries(POINT_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })]));
-
-/** An unambiguous key for an attribute set, independent of the order the attributes came in. */
-export function attributesKey(attributes: readonly KeyValue[]): string {
-  if (attributes.length === 0) return '[]';
-  const entries = attributes.map((kv) => [kv.key, valueKey(kv.value)] as const);
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return JSON.stringify(entries);
-}
-
-function valueKey(v: AnyValue): unknown {
-  if (typeof v === 'bigint') return `i${v}`;
-  if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('base64')}`;
-  if (v instanceof KvList) return v.values.map((kv) => [kv.key, valueKey(kv.value)]);
-  if (Array.isArray(v)) return v.map(valueKey);
-  return v;
-}
