@@ -18,7 +18,7 @@ export interface BenchOptions {
   only: Scenario[];
 }
 
-export const SCENARIOS = ['ingest-remote', 'ingest-http', 'ingest-inject', 'client', 'decode', 'edges', 'render'] as const;
+export const SCENARIOS = ['ingest-remote', 'ingest-http', 'ingest-inject', 'client', 'decode', 'edges', 'render', 'overload', 'export', 'kafka'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The mesh most measurements use: ~40 services in 4 namespaces, 80 edges. */
@@ -46,6 +46,9 @@ export const SCENARIO_MESH: Record<Scenario, TopologyOptions> = {
   decode: INGEST_MESH,
   edges: EDGES_MESH,
   render: RENDER_MESH,
+  overload: INGEST_MESH,
+  export: INGEST_MESH,
+  kafka: INGEST_MESH,
 };
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--scenario ${SCENARIOS.join('|')}] [--concurrency N] [--duration SECONDS] [--profile DIR] [--only NAME,...]`;

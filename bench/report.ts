@@ -1,12 +1,13 @@
 import { cpus } from 'node:os';
+import { dec, int } from './measure/format.js';
 import type { BenchOptions } from './options.js';
-import type { IngestRun, Memory, MeshSummary, RateRun, RenderRun, ScenarioResult } from './results.js';
+import { exportReportLines } from './scenarios/export.js';
+import { kafkaReportLines } from './scenarios/kafka.js';
+import type { BenchResult, IngestRun, Memory, MeshSummary, OverloadRun, RateRun, RenderRun } from './results.js';
 
 /** The targets of the issue, on one core. */
-export const TARGETS = { spansPerSecond: 150_000, rssMiB: 200, renderMs: 100, renderSeries: 10_000 };
+export const TARGETS = { spansPerSecond: 150_000, rssMiB: 200, renderMs: 100, renderSeries: 10_000, refusalP99Ms: 2 };
 
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const dec = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const mib = (n: number) => `${dec(n, 0)} MiB`;
 
 /** Aligned columns: the first left-aligned, the others right-aligned. */
@@ -85,7 +86,7 @@ export interface MachineLoad {
  * The whole report, or the sections of the scenarios that ran. Other busy processes make every
  * number lower: `load` says whether there were any.
  */
-export function formatReport(results: ScenarioResult[], options: BenchOptions, load?: MachineLoad): string {
+export function formatReport(results: BenchResult[], options: BenchOptions, load?: MachineLoad): string {
   const out: string[] = [];
   const cpu = cpus();
   const busy = load === undefined ? '' : `; CPUs busy before/after the run: ${dec(load.before * 100, 0)}% / ${dec(load.after * 100, 0)}%`;
@@ -149,7 +150,16 @@ export function formatReport(results: ScenarioResult[], options: BenchOptions, l
     out.push(...table(RENDER_HEADER, renderRows(render.renders)), '');
   }
 
-  const verdicts = verdictLines(ingestRuns, edges?.run, render?.renders ?? []);
+  const overload = results.find((r) => r.scenario === 'overload');
+  if (overload !== undefined) out.push(...overloadLines(overload.run, overload.mesh));
+
+  const exported = results.find((r) => r.scenario === 'export');
+  if (exported !== undefined) out.push(...exportReportLines(exported));
+
+  const kafka = results.find((r) => r.scenario === 'kafka');
+  if (kafka !== undefined) out.push(...kafkaReportLines(kafka));
+
+  const verdicts = verdictLines(ingestRuns, edges?.run, render?.renders ?? [], overload?.run);
   if (verdicts.length > 0) out.push('Targets (collector on one core)', ...verdicts);
   return out.join('\n');
 }
@@ -160,7 +170,50 @@ function verdict(met: boolean, target: string, measured: string, details: string
   return details.length === 0 ? [head] : [head, `           (${details.join('; ')})`];
 }
 
-function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders: RenderRun[]): string[] {
+/** The overload section: what was offered, taken and refused, how fast refusing was, and memory. */
+function overloadLines(run: OverloadRun, mesh: MeshSummary): string[] {
+  const c = run.counters;
+  const counted = c.accepted === run.clientAccepted && c.rateLimited === run.clientRefused && c.received === c.accepted + c.rateLimited + c.memoryLimited;
+  return [
+    `Overload: ${int(run.offeredSpansPerSecond)} spans/s offered, open loop, to a collector whose global admission limit (its capacity here) is ` +
+      `${int(run.counters.accepted > 0 ? OVERLOAD_CAPACITY : NaN)} spans/s`,
+    `  requests of ${mesh.batchSize} spans (${dec(mesh.bytesPerBatch / 1024)} KiB) sent on schedule whether or not earlier ones were answered`,
+    ...table(
+      ['path', 'offered spans/s', 'accepted spans/s', 'refused spans/s', 'refusal p50 ms', 'refusal p99 ms', 'accepted p99 ms', 'CPU cores', 'peak RSS', 'other'],
+      [
+        [
+          run.label,
+          int(run.offeredSpansPerSecond),
+          int(run.acceptedSpansPerSecond),
+          int(run.refusedSpansPerSecond),
+          dec(run.refusalMs.p50, 2),
+          dec(run.refusalMs.p99, 2),
+          dec(run.acceptedMs.p99, 2),
+          dec(run.cpu, 2),
+          mib(run.peak.rss),
+          run.other === 0 ? '0' : `${int(run.other)} !`,
+        ],
+      ],
+    ),
+    `  the receiver's own time per answer (body read, counted, answered): refusals p50 ${dec(run.serverRefusalMs.p50, 3)} ms, p99 ${dec(run.serverRefusalMs.p99, 3)} ms; ` +
+      `accepted requests p50 ${dec(run.serverAcceptedMs.p50, 2)} ms, p99 ${dec(run.serverAcceptedMs.p99, 2)} ms`,
+    `  ${int(run.refusalMs.samples)} refusals (429, Retry-After ${run.retryAfter[0]}..${run.retryAfter[1]} s), ${int(run.acceptedMs.samples)} requests accepted; ` +
+      `${int(run.sentSpansPerSecond)} spans/s actually sent (the rest skipped: too many requests in flight)`,
+    `  the collector counted ${int(c.received)} spans received = ${int(c.accepted)} accepted + ${int(c.rateLimited)} refused rate_limited + ${int(c.memoryLimited)} memory_limited: ` +
+      (counted ? 'the same as the client saw' : `NOT what the client saw (${int(run.clientAccepted)} accepted, ${int(run.clientRefused)} refused)`),
+    `  memory of the collector (idle before the load: RSS ${mib(run.rssBefore)}): at peak RSS ${mib(run.peak.rss)} = V8 heap ${mib(run.peak.heapTotal)} ` +
+      `(${mib(run.peak.heapUsed)} used) + ${mib(run.peak.external)} external + rest; after GC ${mib(run.afterGc.rss)}`,
+    '  Response times in the table are the client\'s (node:http, keep-alive): they include its own cost and any wait behind an',
+    "  accepted request the collector was decoding at the time (one thread). The receiver's own time starts once a request's",
+    '  headers are parsed: it leaves out the client and the wait before that, but not waits for the thread while the body arrives.',
+    '',
+  ];
+}
+
+/** The overload scenario's capacity, for the report (bench/scenarios/overload.ts). */
+const OVERLOAD_CAPACITY = 30_000;
+
+function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders: RenderRun[], overload?: OverloadRun): string[] {
   const out: string[] = [];
   const remote = ingest.find((r) => r.label.includes('another process'));
   const local = ingest.find((r) => r.label.includes('this process'));
@@ -184,6 +237,17 @@ function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders
         `RSS < ${TARGETS.rssMiB} MiB with 1,000 edges`,
         `peak ${mib(edges.load.peak.rss)} under load with ${int(edges.state?.edgeSeries ?? NaN)} edges, ${mib(edges.afterGc.rss)} after GC, ` +
           (edges.label.includes('another process') ? 'collector process alone' : 'client in the same process (its memory included)'),
+      ),
+    );
+  }
+  if (overload !== undefined) {
+    out.push(
+      ...verdict(
+        overload.refusalMs.p99 < TARGETS.refusalP99Ms,
+        `refusals p99 < ${TARGETS.refusalP99Ms} ms at 10x capacity`,
+        `p99 ${dec(overload.refusalMs.p99, 2)} ms over ${int(overload.refusalMs.samples)} refusals, ` +
+          `${int(overload.acceptedSpansPerSecond)} spans/s accepted of ${int(overload.offeredSpansPerSecond)} offered, peak RSS ${mib(overload.peak.rss)}`,
+        [`receiver's own time per refusal: p99 ${dec(overload.serverRefusalMs.p99, 3)} ms`],
       ),
     );
   }

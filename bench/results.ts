@@ -1,3 +1,5 @@
+import type { ExportScenarioResult } from './scenarios/export.js';
+import type { KafkaScenarioResult } from './scenarios/kafka.js';
 import type { LoadResult } from './measure/load.js';
 import type { Memory } from './measure/memory.js';
 import type { Latency } from './measure/stats.js';
@@ -58,8 +60,50 @@ export interface RenderRun {
   bytes: number;
 }
 
+/** The collector's own counts of spans (meshtel_receiver_*), over the measured phase. */
+export interface OverloadCounters {
+  received: number;
+  accepted: number;
+  rateLimited: number;
+  memoryLimited: number;
+}
+
+/** The overload scenario: open-loop load at a multiple of the collector's admission limit. */
+export interface OverloadRun {
+  label: string;
+  /** Spans/s the schedule offered, and those actually sent (the rest skipped: too many in flight). */
+  offeredSpansPerSecond: number;
+  sentSpansPerSecond: number;
+  /** Spans/s answered 200, and refused with 429. */
+  acceptedSpansPerSecond: number;
+  refusedSpansPerSecond: number;
+  /** Response times of refusals (429) and of accepted requests (200), ms, seen by the client. */
+  refusalMs: Latency;
+  acceptedMs: Latency;
+  /** The same measured by the receiver (headers in to answer out, body reading included). */
+  serverRefusalMs: Latency;
+  serverAcceptedMs: Latency;
+  /** Answers neither 200 nor 429, or no answer. */
+  other: number;
+  /** Retry-After of the refusals, seconds: [min, max]. */
+  retryAfter: [number, number];
+  /** Spans the client saw accepted and refused, to compare with the collector's counters. */
+  clientAccepted: number;
+  clientRefused: number;
+  /** The collector's process: CPU (cores), memory at the peak RSS, idle before, after GC. */
+  cpu: number;
+  peak: Memory;
+  rssBefore: number;
+  afterGc: Memory;
+  counters: OverloadCounters;
+}
+
 export type ScenarioResult =
   | { scenario: 'ingest'; mesh: MeshSummary; runs: IngestRun[] }
   | { scenario: 'decode'; mesh: MeshSummary; runs: RateRun[] }
   | { scenario: 'edges'; mesh: MeshSummary; run: IngestRun; renders: RenderRun[] }
-  | { scenario: 'render'; mesh: MeshSummary; state: AggregationState; renders: RenderRun[] };
+  | { scenario: 'render'; mesh: MeshSummary; state: AggregationState; renders: RenderRun[] }
+  | { scenario: 'overload'; mesh: MeshSummary; run: OverloadRun };
+
+/** What a scenario of the benchmark reports, those with result types of their own included. */
+export type BenchResult = ScenarioResult | ExportScenarioResult | KafkaScenarioResult;

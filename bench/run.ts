@@ -12,6 +12,12 @@
  *   node dist/bench/run.js --profile DIR       also write each child's CPU profile to DIR; read
  *                                              them with `node dist/bench/profile.js FILE`
  *
+ * `kafka` starts its own processes from the child (a gateway, an aggregator, librdkafka's mock
+ * cluster through kcat, and an `all`-mode collector as its baseline).
+ *
+ * `overload` runs the collector in the child too (behind a global admission limit), the open-loop
+ * load at ten times that limit from the parent.
+ *
  * See bench/README.md for what each scenario measures and how to profile.
  */
 import { fork } from 'node:child_process';
@@ -22,13 +28,16 @@ import { parseArgs, REMOTE_LABEL, SCENARIO_MESH, type BenchOptions, type Scenari
 import { driveCollector, serveCollector } from './remote.js';
 import { machineBusy } from './measure/stats.js';
 import { formatReport } from './report.js';
-import type { ScenarioResult } from './results.js';
 import { decodeRates } from './scenarios/decode.js';
 import { edgesLoad, manyEdges } from './scenarios/edges.js';
+import type { BenchResult } from './results.js';
+import { exportScenario } from './scenarios/export.js';
 import { clientAlone, ingestInject, ingestOverHttp } from './scenarios/ingest.js';
+import { driveOverload, overloadInProcess, serveOverloaded } from './scenarios/overload.js';
+import { kafkaScenario } from './scenarios/kafka.js';
 import { renderMetrics } from './scenarios/render.js';
 
-function runScenario(scenario: Scenario, options: BenchOptions, mesh: BuiltMesh): Promise<ScenarioResult> | ScenarioResult {
+function runScenario(scenario: Scenario, options: BenchOptions, mesh: BuiltMesh): Promise<BenchResult> | BenchResult {
   switch (scenario) {
     case 'ingest-remote':
     case 'ingest-http':
@@ -43,6 +52,12 @@ function runScenario(scenario: Scenario, options: BenchOptions, mesh: BuiltMesh)
       return manyEdges(options, mesh, renderCount(scenario, options));
     case 'render':
       return renderMetrics(options, mesh);
+    case 'overload':
+      return overloadInProcess(options, mesh);
+    case 'export':
+      return exportScenario(options, mesh);
+    case 'kafka':
+      return kafkaScenario(options, mesh);
   }
 }
 
@@ -54,7 +69,7 @@ function renderCount(scenario: Scenario, options: BenchOptions): number {
  * Runs one scenario in a child process and resolves to what it measured: either the child runs
  * it on `mesh`, or (REMOTE_LABEL scenarios) the child runs the collector and this process the load.
  */
-async function runInChild(scenario: Scenario, args: readonly string[], mesh: BuiltMesh, options: BenchOptions): Promise<ScenarioResult> {
+async function runInChild(scenario: Scenario, args: readonly string[], mesh: BuiltMesh, options: BenchOptions): Promise<BenchResult> {
   const child = fork(fileURLToPath(import.meta.url), [...args, '--scenario', scenario], {
     execArgv: ['--expose-gc', ...(options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${scenario}.cpuprofile`])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -65,13 +80,15 @@ async function runInChild(scenario: Scenario, args: readonly string[], mesh: Bui
     child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`scenario ${scenario} failed (${signal ?? `exit code ${code}`})`))));
   });
   const label = REMOTE_LABEL[scenario];
-  let result: Promise<ScenarioResult>;
-  if (label !== undefined) {
+  let result: Promise<BenchResult>;
+  if (scenario === 'overload') {
+    result = driveOverload(child, mesh, options);
+  } else if (label !== undefined) {
     result = driveCollector(child, label, mesh, scenario === 'edges' ? edgesLoad(options) : options).then(({ run, renders }) =>
       scenario === 'edges' ? { scenario: 'edges', mesh: mesh.summary, run, renders } : { scenario: 'ingest', mesh: mesh.summary, runs: [run] },
     );
   } else {
-    result = new Promise((resolve) => child.once('message', (m) => resolve(m as ScenarioResult)));
+    result = new Promise((resolve) => child.once('message', (m) => resolve(m as BenchResult)));
     child.send(mesh);
   }
   // Whichever comes first: the result, or the child failing without one.
@@ -85,6 +102,10 @@ async function main(): Promise<void> {
   const { options, scenario } = parseArgs(args);
   if (scenario !== undefined) {
     const send = process.send?.bind(process);
+    if (send !== undefined && scenario === 'overload') {
+      await serveOverloaded();
+      process.exit(0);
+    }
     if (send !== undefined && REMOTE_LABEL[scenario] !== undefined) {
       await serveCollector(renderCount(scenario, options));
       process.exit(0);
@@ -102,7 +123,7 @@ async function main(): Promise<void> {
   const before = await machineBusy();
   const started = performance.now();
   const meshes = new Map<TopologyOptions, BuiltMesh>();
-  const results: ScenarioResult[] = [];
+  const results: BenchResult[] = [];
   for (const s of options.only) {
     process.stderr.write(`bench: ${s}...\n`);
     const topology = SCENARIO_MESH[s];

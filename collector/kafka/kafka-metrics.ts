@@ -15,6 +15,7 @@ export class KafkaMetrics {
   readonly rebalances: Counter;
   readonly consumerRestarts: Counter;
   readonly redelivered: Counter<'topic'>;
+  readonly skippedOffsets: Counter<'topic'>;
 
   static for(registry: Registry): KafkaMetrics {
     let m = KafkaMetrics.byRegistry.get(registry);
@@ -50,6 +51,12 @@ export class KafkaMetrics {
     this.redelivered = new Counter({
       name: 'meshtel_kafka_redelivered_messages_total',
       help: 'Messages delivered again after their commit was refused in a rebalance, that this aggregator had processed already: skipped, not counted twice.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.skippedOffsets = new Counter({
+      name: 'meshtel_kafka_skipped_offsets_total',
+      help: 'Offsets a partition jumped over between two messages this aggregator read: messages deleted by retention before they were consumed (data lost), or the control records of transactional producers.',
       labelNames: ['topic'],
       registers,
     });

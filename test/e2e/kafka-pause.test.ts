@@ -82,4 +82,32 @@ describe('the Kafka receiver under memory pressure', () => {
     expect(sum(done, 'traces_span_metrics_calls_total', { service_name: 'pressed' })).toBe(100);
     await waitFor('the group to commit everything', async () => ((await kafka.groupLag(config.kafka.consumer.group_id, [config.kafka.topics.spans])) === 0 ? true : undefined), 10_000, 100);
   });
+
+  test('what retention deletes while the partition waits is counted as skipped offsets, and the partition goes on', async () => {
+    const topic = config.kafka.topics.spans;
+    const partition = Number(
+      [...(await samples(registry)).keys()].find((k) => k.startsWith('meshtel_kafka_consumer_lag{'))!.match(/partition="(\d+)"/)![1],
+    );
+    const { high: position } = await kafka.offsets(topic, partition);
+
+    heap = 150 * MiB;
+    kafka.write(topic, 'one-key', [tracesRequest([{ service: 'deleted', spans: 5 }]).body]);
+    await waitFor('the receiver to pause at the new message', async () => (sum(await samples(registry), 'meshtel_kafka_consumer_paused_partitions') === 1 ? true : undefined), 20_000, 50);
+
+    // The mock cluster keeps about 5 MB per partition: 11 MB more (undecodable: every byte a
+    // varint continuation) push the waiting message out.
+    kafka.write(topic, 'one-key', Array.from({ length: 1100 }, () => Buffer.alloc(10_000, 0xff)));
+    const { low, high } = await kafka.offsets(topic, partition);
+    expect(low).toBeGreaterThan(position);
+
+    heap = 50 * MiB;
+    const done = await waitFor('the partition to go on from the earliest message kept', async () => {
+      const s = await samples(registry);
+      return sum(s, 'meshtel_kafka_consumed_messages_total', { topic, outcome: 'undecodable' }) === high - low ? s : undefined;
+    }, 30_000, 50);
+    expect(sum(done, 'meshtel_kafka_skipped_offsets_total', { topic })).toBe(low - position);
+    expect(sum(done, 'meshtel_kafka_consumer_lag', { topic })).toBe(0);
+    expect(sum(done, 'traces_span_metrics_calls_total', { service_name: 'deleted' })).toBe(0);
+    expect(sum(done, 'meshtel_receiver_accepted_spans_total', { receiver: 'kafka' })).toBe(100);
+  });
 });

@@ -97,6 +97,19 @@ export class MockKafka {
     }
   }
 
+  /** The first (`low`, after what retention deleted) and next (`high`) offset of a partition. */
+  async offsets(topic: string, partition: number): Promise<{ low: number; high: number }> {
+    const admin = new Kafka({ clientId: 'meshtel-test-admin', brokers: this.bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const found = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
+      if (found === undefined) throw new Error(`${topic} has no partition ${partition}`);
+      return { low: Number(found.low), high: Number(found.high) };
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     this.thaw();
     await this.process.stop();

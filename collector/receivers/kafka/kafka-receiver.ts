@@ -59,6 +59,7 @@ export class KafkaReceiver implements Lifecycle {
     for (const topic of [config.topics.spans, config.topics.metrics]) {
       for (const outcome of ['processed', 'undecodable']) this.metrics.consumedMessages.inc({ topic, outcome }, 0);
       this.metrics.redelivered.inc({ topic }, 0);
+      this.metrics.skippedOffsets.inc({ topic }, 0);
       this.metrics.assigned.set({ topic }, 0);
     }
     this.metrics.paused.set(0);
@@ -160,7 +161,14 @@ export class KafkaReceiver implements Lifecycle {
         break;
       }
       const offset = BigInt(message.offset);
-      if (offset < (this.positions.get(key) ?? 0n)) {
+      const expected = this.positions.get(key);
+      if (expected !== undefined && offset > expected) {
+        // Kafka moved the partition on past what was read here: retention deleted messages
+        // before they were consumed (the client then restarts from the earliest kept one).
+        m.skippedOffsets.inc({ topic: batch.topic }, Number(offset - expected));
+        this.deps.logger.error({ topic: batch.topic, partition: batch.partition, from: String(expected), to: message.offset }, 'offsets skipped: messages deleted by retention before they were consumed are lost');
+      }
+      if (offset < (expected ?? 0n)) {
         // Processed here already; delivered again because the group refused its commit.
         m.redelivered.inc({ topic: batch.topic });
         control.handled(message.offset);
