@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, OVERRIDES } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { CliError } from './admin-client.js';
+import { alertsGenerateCommand } from './alerts.js';
 import { runCommand } from './run.js';
 import { edgesCommand, statCommand } from './stat.js';
 
@@ -15,6 +16,8 @@ Usage:
   meshtel edges [--admin URL] [--window 1m] [-n NAMESPACE] [-o table|json]
                                           who calls whom, secured or not
   meshtel check-config FILE               validate a config file
+  meshtel alerts generate [--thresholds FILE] [--slo FILE] [--out DIR] [--max-for DURATION] [--check]
+                                          write the Prometheus rule files (docs/alerts.md)
   meshtel version
 
 Flags of "run" (each also a config key; flags override the environment, which overrides the file):
@@ -58,6 +61,19 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new CliError('usage: meshtel check-config FILE', 2);
       loadConfig({ file: positionals[0] });
       console.log(`${positionals[0]}: valid`);
+      return 0;
+    }
+    case 'alerts': {
+      const [sub, ...args] = rest;
+      if (sub !== 'generate') throw new CliError('usage: meshtel alerts generate [--thresholds FILE] [--slo FILE] [--out DIR] [--max-for DURATION] [--check]', 2);
+      const { values } = parse(args, {
+        thresholds: { type: 'string' },
+        slo: { type: 'string' },
+        out: { type: 'string' },
+        'max-for': { type: 'string' },
+        check: { type: 'boolean' },
+      });
+      console.log(alertsGenerateCommand(values));
       return 0;
     }
     case 'version':
