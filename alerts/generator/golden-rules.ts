@@ -112,8 +112,10 @@ function trafficStopped(t: Thresholds, s: Scope): AlertRule {
   const { lookback, offset, min_request_rate } = t.traffic_stopped;
   return {
     alert,
-    // A series an idle collector dropped is as stopped as one at zero: `unless`, not `== 0`.
-    expr: `${requestRate(s, `[${lookback}] offset ${offset}`)} >= ${num(min_request_rate)}
+    // "Used to flow": its busiest 5 minutes over the lookback (a plain rate over the lookback
+    // would slide past the stop and resolve while traffic is still gone). A series an idle
+    // collector dropped is as stopped as one at zero: `unless`, not `== 0`.
+    expr: `max_over_time(${requestRate(s)}[${lookback}:5m] offset ${offset}) >= ${num(min_request_rate)}
 unless on (${s.by})
 ${requestRate(s)} > 0
 and on ()
@@ -122,7 +124,7 @@ and on ()
     labels: { severity: 'warning' },
     annotations: {
       summary: `Traffic ${s.name === 'Workload' ? 'to' : 'on'} ${s.who} stopped`,
-      description: `${s.who} had {{ $value | humanize }} requests/s over the ${lookback} before the last ${offset}, and none in the last 5 minutes.`,
+      description: `${s.who} had up to {{ $value | humanize }} requests/s over the ${lookback} before the last ${offset}, and none in the last 5 minutes.`,
       runbook_url: runbook(t, alert),
       dashboard_url: s.dashboard(t),
     },

@@ -25,8 +25,8 @@ export const thresholdsSchema = z.strictObject({
   error_ratio: levels.prefault({ warning: 0.05, critical: 0.2 }),
   /** p99 latency, seconds. */
   latency_p99_seconds: levels.prefault({ warning: 0.5, critical: 2 }),
-  /** Traffic that stopped: it flowed at `min_request_rate` or more over `lookback`, `offset` ago. */
-  traffic_stopped: z.strictObject({ lookback: promDuration.default('1h'), offset: promDuration.default('15m'), min_request_rate: z.number().positive().default(1) }).prefault({}),
+  /** Traffic that stopped: some 5 minutes of the `lookback` before `offset` ago had `min_request_rate` or more. */
+  traffic_stopped: z.strictObject({ lookback: promDuration.default('1d'), offset: promDuration.default('15m'), min_request_rate: z.number().positive().default(1) }).prefault({}),
   /** Share of TCP connections closing with an error, and the connection rate below which it is ignored. */
   tcp_error_ratio: ratio.default(0.05),
   min_connection_rate: z.number().positive().default(0.05),

@@ -5,6 +5,7 @@ export const SYSTEM_PROGRAMS = [
   { program: 'prometheus', pkg: 'prometheus' },
   { program: 'promtool', pkg: 'prometheus' },
   { program: 'prometheus-alertmanager', pkg: 'prometheus-alertmanager' },
+  { program: 'amtool', pkg: 'prometheus-alertmanager' },
   { program: 'kcat', pkg: 'kcat' },
 ] as const;
 
