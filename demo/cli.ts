@@ -4,7 +4,7 @@
  *
  *   meshtel-demo run [--collector URL] [--proxy-mode sidecar|node] [--rate 20] [--sampling 1]
  *                    [--fault SERVICE:error=0.1,latency=50ms ...] [--control HOST:PORT]
- *                    [--export-interval 2s]
+ *                    [--export-interval 2s] [--cert-validity 24h]
  *   meshtel-demo truth | status              [--control URL]
  *   meshtel-demo fault SERVICE [--error-rate R] [--latency MS]     (zeros clear it)
  *   meshtel-demo load --rate N                                     (0 pauses)
@@ -16,6 +16,7 @@ import { parseDuration } from '../collector/config/units.js';
 import { parseFault, type Fault } from './apps/faults.js';
 import { startControl } from './launcher/control-server.js';
 import { Mesh } from './launcher/mesh.js';
+import { DEFAULT_CERT_VALIDITY_MS } from './pki.js';
 
 export const DEFAULT_CONTROL = '127.0.0.1:9470';
 const CONTROL_ENV = 'MESHTEL_DEMO_CONTROL';
@@ -25,6 +26,7 @@ const USAGE = `meshtel-demo: the example mesh (student -> auth, student -> numbe
   meshtel-demo run [--collector http://127.0.0.1:4318] [--proxy-mode sidecar|node] [--rate 20]
                    [--sampling 1] [--fault SERVICE:error=0.1,latency=50ms ...]
                    [--control ${DEFAULT_CONTROL}] [--export-interval 2s]
+                   [--cert-validity 24h]   (how long workload certificates are valid)
   meshtel-demo truth                          what the mesh really did (JSON)
   meshtel-demo status                         pods, processes and ports
   meshtel-demo fault SERVICE [--error-rate 0.2] [--latency 50]    (0 and 0 clear it)
@@ -84,6 +86,7 @@ async function run(args: string[]): Promise<void> {
         fault: { type: 'string', multiple: true, default: [] },
         control: { type: 'string', default: DEFAULT_CONTROL },
         'export-interval': { type: 'string', default: '2s' },
+        'cert-validity': { type: 'string' },
       },
     }),
   );
@@ -95,11 +98,13 @@ async function run(args: string[]): Promise<void> {
   if (!(sampling > 0 && sampling <= 1)) throw new UsageError(`--sampling must be in (0, 1] (got "${values.sampling}")`);
   const exportIntervalMs = parseDuration(values['export-interval']);
   if (exportIntervalMs === undefined || exportIntervalMs < 100) throw new UsageError('--export-interval must be a duration of at least 100ms, like 2s');
+  const certValidityMs = values['cert-validity'] === undefined ? DEFAULT_CERT_VALIDITY_MS : parseDuration(values['cert-validity']);
+  if (certValidityMs === undefined || certValidityMs < 60_000) throw new UsageError('--cert-validity must be a duration of at least 1m, like 2h');
   const faults: Record<string, Fault> = Object.fromEntries(values.fault.map((f) => usage(() => parseFault(f))));
   const collector = values.collector.replace(/\/+$/, '');
 
   const logger = pino({ level: 'info', base: { service: 'meshtel-demo' } });
-  const mesh = await Mesh.start({ collector, sampling, exportIntervalMs, proxyMode: mode, rate, faults });
+  const mesh = await Mesh.start({ collector, sampling, exportIntervalMs, proxyMode: mode, rate, faults, certValidityMs });
   const control = await startControl(mesh, values.control, logger).catch(async (e: unknown) => {
     await mesh.shutdown();
     throw e;

@@ -11,6 +11,10 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const TRUST_DOMAIN = 'cluster.local';
+const CA_VALIDITY_MS = 7 * 24 * 3600_000;
+
+/** How long workload identity certificates are valid by default (`meshtel-demo run --cert-validity`). */
+export const DEFAULT_CERT_VALIDITY_MS = 24 * 3600_000;
 
 /** PEM material a proxy needs for mutual TLS: the mesh CA, and its own certificate and key. */
 export interface TlsMaterial {
@@ -24,27 +28,30 @@ export interface TlsMaterial {
  * workload an identity certificate valid for both ends of mutual TLS: its SPIFFE ID
  * (`spiffe://cluster.local/ns/default/sa/auth`) and Kubernetes DNS name as SANs, and as subject
  * the identity Linkerd would give it (`auth.default.serviceaccount.identity.meshtel.cluster.local`).
+ * Workload certificates are valid from a minute before issue until `certValidityMs` after it
+ * (the proxies report that expiry); the CA itself for a week, or as long as they are.
  */
 export class MeshCA {
   private constructor(
     private readonly keys: CryptoKeyPair,
     private readonly certificate: x509.X509Certificate,
+    private readonly certValidityMs: number,
   ) {}
 
-  static async create(): Promise<MeshCA> {
+  static async create(certValidityMs: number): Promise<MeshCA> {
     const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
     const certificate = await x509.X509CertificateGenerator.createSelfSigned({
       name: 'CN=meshtel example mesh CA',
       keys: keys,
       notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 7 * 24 * 3600_000),
+      notAfter: new Date(Date.now() + Math.max(CA_VALIDITY_MS, certValidityMs)),
       signingAlgorithm: ALGORITHM,
       extensions: [
         new x509.BasicConstraintsExtension(true, 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       ],
     });
-    return new MeshCA(keys, certificate);
+    return new MeshCA(keys, certificate, certValidityMs);
   }
 
   get pem(): string {
@@ -60,7 +67,7 @@ export class MeshCA {
       publicKey: keys.publicKey,
       signingKey: this.keys.privateKey,
       notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 24 * 3600_000),
+      notAfter: new Date(Date.now() + this.certValidityMs),
       signingAlgorithm: ALGORITHM,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),

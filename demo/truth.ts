@@ -1,10 +1,11 @@
 /**
  * Ground truth: what the mesh really did, recorded by every proxy for every request it handled
- * (as each proxy saw it: outcome and latency), and by the load generator for what it sent. The
- * accuracy tests compare meshtel's numbers with this.
+ * (as each proxy saw it: outcome and latency) and every TCP connection of its workloads that
+ * closed (cleanly or with an error), and by the load generator for what it sent. The accuracy
+ * tests compare meshtel's numbers with this.
  */
 
-/** One kind of request as one proxy saw it. `src` is the calling workload, or `unmeshed`. */
+/** One kind of request (or connection) as one proxy saw it. `src` is the calling workload, or `unmeshed`. */
 export interface TruthKey {
   direction: 'inbound' | 'outbound';
   src: string;
@@ -19,6 +20,9 @@ export interface TruthEntry extends TruthKey {
   sampled: number;
   /** Every latency in milliseconds (capped; counts stay exact beyond the cap). */
   latencies: number[];
+  /** Connections that closed cleanly, and with an error (an outbound connect that failed included). */
+  closedOk: number;
+  closedError: number;
 }
 
 export const UNMESHED = 'unmeshed';
@@ -31,16 +35,28 @@ export class TruthRecorder {
   private readonly entries = new Map<string, TruthEntry>();
 
   record(key: TruthKey, failed: boolean, sampled: boolean, latencyMs: number): void {
-    const id = `${key.direction}|${key.src}|${key.dst}|${key.tls}`;
-    let e = this.entries.get(id);
-    if (e === undefined) {
-      e = { ...key, requests: 0, failures: 0, sampled: 0, latencies: [] };
-      this.entries.set(id, e);
-    }
+    const e = this.entry(key);
     e.requests++;
     if (failed) e.failures++;
     if (sampled) e.sampled++;
     if (e.latencies.length < MAX_LATENCIES) e.latencies.push(latencyMs);
+  }
+
+  /** A connection that closed, as the proxy of the workload that accepted or opened it saw it. */
+  recordClose(key: TruthKey, error: boolean): void {
+    const e = this.entry(key);
+    if (error) e.closedError++;
+    else e.closedOk++;
+  }
+
+  private entry(key: TruthKey): TruthEntry {
+    const id = `${key.direction}|${key.src}|${key.dst}|${key.tls}`;
+    let e = this.entries.get(id);
+    if (e === undefined) {
+      e = { ...key, requests: 0, failures: 0, sampled: 0, latencies: [], closedOk: 0, closedError: 0 };
+      this.entries.set(id, e);
+    }
+    return e;
   }
 
   snapshot(): TruthEntry[] {
@@ -71,6 +87,8 @@ export interface Truth {
     /** Requests that arrived over mutual TLS. */
     secured: number;
     latency_ms: Percentiles;
+    /** TCP connections from clients that closed, as its proxies saw them. */
+    tcp_closed: ClosedConnections;
   }[];
   /** Requests per edge, as the calling proxies saw them (meshtel edges' rows). */
   edges: {
@@ -82,9 +100,17 @@ export interface Truth {
     /** Every request on the edge went over mutual TLS. */
     secured: boolean;
     latency_ms: Percentiles;
+    /** TCP connections to the destination that closed (or failed to open), as the calling proxies saw them. */
+    tcp_closed: ClosedConnections;
   }[];
   /** What the load generator sent to `student` and the answers it got. */
   load: { sent: number; completed: number; by_status: Record<string, number>; errors: number };
+}
+
+/** Closed TCP connections by outcome, as meshtel's `*_tcp_closed_connections_total` count them. */
+export interface ClosedConnections {
+  ok: number;
+  error: number;
 }
 
 /** Nearest-rank percentiles of `values` (sorted in place). */
@@ -97,25 +123,31 @@ export function percentiles(values: number[]): Percentiles {
 
 /** Merges the entries of every proxy into per-workload and per-edge truth. */
 export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth, 'workloads' | 'edges'> {
-  const workloads = new Map<string, { requests: number; failures: number; sampled: number; secured: number; latencies: number[] }>();
-  const edges = new Map<string, { src: string; dst: string; requests: number; failures: number; sampled: number; plaintext: number; latencies: number[] }>();
+  const workloads = new Map<string, { requests: number; failures: number; sampled: number; secured: number; latencies: number[]; closed: ClosedConnections }>();
+  const edges = new Map<string, { src: string; dst: string; requests: number; failures: number; sampled: number; plaintext: number; latencies: number[]; closed: ClosedConnections }>();
+  const addClosed = (to: ClosedConnections, e: TruthEntry) => {
+    to.ok += e.closedOk;
+    to.error += e.closedError;
+  };
   for (const e of entries) {
     if (e.direction === 'inbound') {
-      const w = workloads.get(e.dst) ?? { requests: 0, failures: 0, sampled: 0, secured: 0, latencies: [] };
+      const w = workloads.get(e.dst) ?? { requests: 0, failures: 0, sampled: 0, secured: 0, latencies: [], closed: { ok: 0, error: 0 } };
       w.requests += e.requests;
       w.failures += e.failures;
       w.sampled += e.sampled;
       if (e.tls) w.secured += e.requests;
       w.latencies.push(...e.latencies);
+      addClosed(w.closed, e);
       workloads.set(e.dst, w);
     } else {
       const key = `${e.src}|${e.dst}`;
-      const x = edges.get(key) ?? { src: e.src, dst: e.dst, requests: 0, failures: 0, sampled: 0, plaintext: 0, latencies: [] };
+      const x = edges.get(key) ?? { src: e.src, dst: e.dst, requests: 0, failures: 0, sampled: 0, plaintext: 0, latencies: [], closed: { ok: 0, error: 0 } };
       x.requests += e.requests;
       x.failures += e.failures;
       x.sampled += e.sampled;
       if (!e.tls) x.plaintext += e.requests;
       x.latencies.push(...e.latencies);
+      addClosed(x.closed, e);
       edges.set(key, x);
     }
   }
@@ -130,6 +162,7 @@ export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth,
         sampled: w.sampled,
         secured: w.secured,
         latency_ms: percentiles(w.latencies),
+        tcp_closed: w.closed,
       })),
     edges: [...edges.values()]
       .sort((a, b) => a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst))
@@ -141,6 +174,7 @@ export function summarize(entries: TruthEntry[], namespace: string): Pick<Truth,
         sampled: x.sampled,
         secured: x.plaintext === 0,
         latency_ms: percentiles(x.latencies),
+        tcp_closed: x.closed,
       })),
   };
 }

@@ -13,6 +13,8 @@ export interface MeshOptions extends TelemetryOptions {
   /** Requests per second the load generator sends to `student`; 0 starts without load. */
   rate: number;
   faults: Record<string, Fault>;
+  /** How long the workloads' identity certificates are valid from the mesh's start. */
+  certValidityMs: number;
 }
 
 interface PodProcess {
@@ -63,7 +65,7 @@ export class Mesh {
   }
 
   private async boot(): Promise<void> {
-    const ca = await MeshCA.create();
+    const ca = await MeshCA.create(this.options.certValidityMs);
     const all = instances();
     const groups = this.options.proxyMode === 'sidecar' ? all.map((i) => [i.pod, [i]] as const) : [...groupBy(all, (i) => i.node)];
     const identities = new Map(await Promise.all(SERVICES.map(async (s) => [s.name, await ca.issue(s.name)] as const)));
@@ -77,7 +79,7 @@ export class Mesh {
           instances: members.map((instance) => ({ instance, tls: identities.get(instance.service.name)! })),
           telemetry: { collector: this.options.collector, sampling: this.options.sampling, exportIntervalMs: this.options.exportIntervalMs, proxyMode: this.options.proxyMode },
           faults: this.faults,
-        });
+        }, 60_000);
         if (started.type !== 'started') throw new Error(`${name} did not start`);
         this.pods.push({ name, instances: [...members], child, ports: started.ports });
       }),
@@ -142,9 +144,12 @@ export class Mesh {
     this.load.start(rate);
   }
 
-  /** Stops the load and waits until the requests in flight are answered. */
-  async stopLoad(): Promise<void> {
-    await this.load.stop();
+  /** Stops the load and waits until the requests in flight are answered, `timeoutMs` at most. */
+  async stopLoad(timeoutMs = 30_000): Promise<void> {
+    await deadline(this.load.stop(), timeoutMs, () => {
+      const s = this.load.snapshot();
+      return `requests of the load generator still in flight ${timeoutMs}ms after it stopped: ${s.sent - s.completed - s.errors} (sent ${s.sent}, completed ${s.completed}, errors ${s.errors}; in flight by stage ${JSON.stringify(this.load.inFlightStages())})`;
+    });
   }
 
   /** Exports every span and metric recorded so far, from every proxy. */
@@ -170,22 +175,35 @@ export class Mesh {
     await Promise.all(this.pods.map((p) => this.request(p.child, message)));
   }
 
-  private request(child: ChildProcess, message: ToPod): Promise<FromPod> {
+  /** Sends `message` to a pod process and waits for its answer, `timeoutMs` at most. */
+  private request(child: ChildProcess, message: ToPod, timeoutMs = 30_000): Promise<FromPod> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const onExit = () => reject(new Error(`a pod process exited (code ${child.exitCode})`));
+    return new Promise<FromPod>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        this.pending.delete(id);
+      };
+      const fail = (e: Error) => {
+        done();
+        reject(e);
+      };
+      const onExit = () => fail(new Error(`a pod process exited (code ${child.exitCode})`));
+      const timer = setTimeout(() => {
+        const pod = this.pods.find((p) => p.child === child)?.name ?? `pid ${child.pid}`;
+        fail(new Error(`pod process ${pod} did not answer "${message.type}" within ${timeoutMs}ms (connected: ${child.connected}, exit code: ${child.exitCode})`));
+      }, timeoutMs);
       child.once('exit', onExit);
-      child.send({ ...message, id }, (err) => {
-        if (err) reject(err);
-      });
       this.pending.set(id, {
         resolve: (m) => {
-          child.off('exit', onExit);
+          done();
           if (m.type === 'failed') reject(new Error(m.error));
           else resolve(m);
         },
-        reject,
+        reject: fail,
+      });
+      child.send({ ...message, id }, (err) => {
+        if (err) fail(err);
       });
     });
   }
@@ -195,6 +213,19 @@ export class Mesh {
     if (p === undefined) return;
     this.pending.delete(message.id);
     p.resolve(message);
+  }
+}
+
+/** `promise`, or a rejection saying `what()` once `ms` have passed first. */
+async function deadline<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(what())), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -8,6 +8,12 @@ import { installed, startUntilReady, type Started } from './processes.js';
 
 const DEMO_CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
+/** How to run the example mesh of the stack; unset options keep `meshtel-demo run`'s defaults. */
+export interface DemoStackOptions {
+  /** How long workload identity certificates are valid, a duration like `2h` (`--cert-validity`). */
+  certValidity?: string | undefined;
+}
+
 export interface DemoStack {
   /** What is running where, and what to try next: printed once everything is up. */
   banner: string;
@@ -23,12 +29,14 @@ export interface DemoStack {
  * With `wellKnownPorts` they take their usual ports (control API 9470, Prometheus 9090,
  * Alertmanager 9093) when free; otherwise, as when the collector was given port 0, free ones.
  */
-export async function startDemoStack(collector: { otlp: string; admin: string }, wellKnownPorts: boolean): Promise<DemoStack> {
+export async function startDemoStack(collector: { otlp: string; admin: string }, wellKnownPorts: boolean, options: DemoStackOptions = {}): Promise<DemoStack> {
   const port = async (usual: number) => (wellKnownPorts && (await isFree(usual)) ? `127.0.0.1:${usual}` : '127.0.0.1:0');
   const started: { stop(): Promise<unknown> }[] = [];
   try {
     const control = await port(9470);
-    const mesh = await startUntilReady(process.execPath, [DEMO_CLI, 'run', '--collector', `http://${collector.otlp}`, '--control', control], /control: (http:\/\/\S+)/, {
+    const meshArgs = [DEMO_CLI, 'run', '--collector', `http://${collector.otlp}`, '--control', control];
+    if (options.certValidity !== undefined) meshArgs.push('--cert-validity', options.certValidity);
+    const mesh = await startUntilReady(process.execPath, meshArgs, /control: (http:\/\/\S+)/, {
       timeoutMs: 60_000,
     });
     started.push({ stop: () => mesh.stop('SIGINT', 15_000) });

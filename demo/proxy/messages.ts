@@ -146,6 +146,9 @@ export function sendHttp2(session: ClientHttp2Session, down: Downstream, headers
     });
     stream.once('response', (h) => resolve({ status: Number(h[':status'] ?? 502), headers: plainHeaders(h), body: stream, trailers }));
     stream.once('error', reject);
+    // A stream reset with CANCEL (its session's connection went away, as when the peer proxy is
+    // stopped) closes without an 'error': without this the request would wait forever.
+    stream.once('close', () => reject(new Error(`stream closed before a response (HTTP/2 code ${stream.rstCode})`)));
     pipeline(down.body, stream, () => {});
   });
 }

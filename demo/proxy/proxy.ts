@@ -7,9 +7,9 @@ import { performance } from 'node:perf_hooks';
 import tls, { type TLSSocket } from 'node:tls';
 import type { TlsMaterial } from '../pki.js';
 import { NAMESPACE, serviceHost, serviceOfAuthority, type Instance } from '../topology.js';
-import { UNMESHED, type TruthRecorder } from '../truth.js';
+import { UNMESHED, type TruthKey, type TruthRecorder } from '../truth.js';
 import { fromHttp1, fromHttp2, sendHttp1, sendHttp2, type Downstream, type Headers, type Outcome, type UpstreamResponse } from './messages.js';
-import type { InstanceTelemetry } from './telemetry.js';
+import { reportCertificateExpiry, type InstanceTelemetry } from './telemetry.js';
 
 /** One workload instance a proxy serves: a sidecar serves one, a node proxy several. */
 export interface ServedInstance {
@@ -68,7 +68,8 @@ class ByteCounter {
  * proxy, which picks an instance of the destination service and forwards the request over
  * HTTP/2 with mutual TLS to that instance's proxy, which hands it to its application. Every hop
  * is a CLIENT span on one side and a SERVER span on the other (W3C trace context propagated),
- * counted in Linkerd-named metrics, and recorded as ground truth.
+ * counted in Linkerd-named metrics, and recorded as ground truth; so is every connection from
+ * clients and to destinations that closes, or fails to open.
  */
 export class MeshProxy {
   private readonly servers: (http.Server | Http2Server | Http2SecureServer)[] = [];
@@ -78,6 +79,8 @@ export class MeshProxy {
   private readonly counted = new WeakSet<Socket>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly next = new Map<string, number>();
+  /** How many times the proxy was stopped: a request that outlives a stop is not reported. */
+  private stops = 0;
   /** Per served pod, bytes on its inbound connections and, by destination, on its outbound ones. */
   private readonly bytes = new Map<string, { inbound: ByteCounter; outbound: Map<string, ByteCounter> }>();
 
@@ -90,6 +93,7 @@ export class MeshProxy {
       const counters = { inbound: new ByteCounter(), outbound: new Map<string, ByteCounter>() };
       this.bytes.set(s.instance.pod, counters);
       const meter = s.telemetry.meter;
+      reportCertificateExpiry(meter, s.tls.cert);
       const read = meter.createObservableCounter('tcp_read_bytes_total', { description: 'Bytes read from TCP connections.', unit: 'By' });
       const written = meter.createObservableCounter('tcp_write_bytes_total', { description: 'Bytes written to TCP connections.', unit: 'By' });
       meter.addBatchObservableCallback(
@@ -154,6 +158,7 @@ export class MeshProxy {
 
   /** Takes the proxy down: listeners closed, every connection cut (callers see it fail). */
   async stop(): Promise<void> {
+    this.stops++;
     for (const s of this.sessions.values()) s.destroy();
     for (const s of this.appSessions.values()) s.destroy();
     for (const socket of this.sockets) socket.destroy();
@@ -184,9 +189,8 @@ export class MeshProxy {
       return;
     }
     if (!secured) this.countConnection(s, socket, false);
-    const cn: string | string[] | undefined = secured ? (socket as TLSSocket).getPeerCertificate().subject?.CN : undefined;
-    const peer = Array.isArray(cn) ? cn[0] : cn;
-    const peerWorkload = peer === undefined ? UNMESHED : peer.split('.')[0]!;
+    const peer = secured ? peerIdentity(socket as TLSSocket) : undefined;
+    const peerWorkload = peer === undefined ? UNMESHED : workloadOfIdentity(peer);
     const attributes: Attributes = {
       ...requestAttributes(down),
       'tls.established': secured,
@@ -234,6 +238,7 @@ export class MeshProxy {
     recordTruth: (failed: boolean, sampled: boolean, ms: number) => void,
   ): Promise<void> {
     const started = performance.now();
+    const stops = this.stops;
     const { tracer, instruments } = s.telemetry;
     const parent = propagator.extract(ROOT_CONTEXT, down.headers, defaultTextMapGetter);
     const span = tracer.startSpan(spanName(down), { kind, attributes }, parent);
@@ -250,6 +255,9 @@ export class MeshProxy {
       outcome = down.fail(503, 14, `upstream unavailable: ${(e as Error).message}`);
       span.recordException(e as Error);
     }
+    // Stopped mid-request, the proxy reports nothing of it, as a killed one would not: its
+    // callers see the request fail, and count it.
+    if (this.stops !== stops) return;
     const ms = performance.now() - started;
     const failed = outcome.grpcStatus !== undefined ? outcome.grpcStatus !== 0 : outcome.status >= 500;
     const sampled = span.isRecording();
@@ -272,17 +280,24 @@ export class MeshProxy {
     if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
     const session = http2.connect(`https://127.0.0.1:${endpoint.port}`, { ...s.tls, servername: serviceHost(dst) });
     const attributes = { direction: 'outbound', peer: 'dst', tls: 'true', dst_namespace: NAMESPACE, dst_deployment: dst };
+    let connected = false;
+    let errno = '';
     // The raw socket: the one session.socket proxies is unbound once the session closes.
     session.once('connect', (_session: ClientHttp2Session, socket: Socket) => {
+      connected = true;
       const counters = this.bytes.get(s.instance.pod)!.outbound;
       if (!counters.has(dst)) counters.set(dst, new ByteCounter());
       counters.get(dst)!.add(socket);
       s.telemetry.instruments.openConnections.add(1, attributes);
-      session.once('close', () => s.telemetry.instruments.openConnections.add(-1, attributes));
     });
-    session.on('error', () => {});
+    session.on('error', (e: Error) => {
+      errno ||= errnoOf(e);
+    });
     session.once('close', () => {
       if (this.sessions.get(key) === session) this.sessions.delete(key);
+      if (connected) s.telemetry.instruments.openConnections.add(-1, attributes);
+      // A session that never connected is a connection only if connecting failed.
+      if (connected || errno !== '') this.connectionClosed(s, attributes, { direction: 'outbound', src: s.instance.service.name, dst, tls: true }, errno);
     });
     this.sessions.set(key, session);
     return session;
@@ -306,10 +321,41 @@ export class MeshProxy {
     if (this.counted.has(socket)) return;
     this.counted.add(socket);
     const attributes = { direction: 'inbound', peer: 'src', tls: String(secured) };
+    const peer = secured ? peerIdentity(socket as TLSSocket) : undefined;
+    const key: TruthKey = { direction: 'inbound', src: peer === undefined ? UNMESHED : workloadOfIdentity(peer), dst: s.instance.service.name, tls: secured };
     this.bytes.get(s.instance.pod)!.inbound.add(socket);
     s.telemetry.instruments.openConnections.add(1, attributes);
-    socket.once('close', () => s.telemetry.instruments.openConnections.add(-1, attributes));
+    let errno = '';
+    socket.on('error', (e: Error) => {
+      errno ||= errnoOf(e);
+    });
+    socket.once('close', () => {
+      s.telemetry.instruments.openConnections.add(-1, attributes);
+      this.connectionClosed(s, attributes, key, errno);
+    });
   }
+
+  /** Counts a closed connection (`errno` empty when it closed cleanly) in `tcp_close_total` and the truth. */
+  private connectionClosed(s: ServedInstance, attributes: Record<string, string>, key: TruthKey, errno: string): void {
+    s.telemetry.instruments.closedConnections.add(1, { ...attributes, errno });
+    this.truth.recordClose(key, errno !== '');
+  }
+}
+
+/** The mesh identity a TLS peer presented (its certificate's subject CN), if any. */
+function peerIdentity(socket: TLSSocket): string | undefined {
+  const cn: string | string[] | undefined = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
+}
+
+/** `auth` from `auth.default.serviceaccount.identity.meshtel.cluster.local`. */
+function workloadOfIdentity(identity: string): string {
+  return identity.split('.')[0]!;
+}
+
+/** What `tcp_close_total`'s `errno` says about an error: its code (`ECONNRESET`), else `UNKNOWN`. */
+function errnoOf(e: Error): string {
+  return (e as NodeJS.ErrnoException).code ?? 'UNKNOWN';
 }
 
 /** Span names without ids in them: `GET /v1/auth/{id}`, or the gRPC method `score.v1.Score/Set`. */

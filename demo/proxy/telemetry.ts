@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { metrics, trace, type Counter, type Histogram, type Meter, type Tracer, type UpDownCounter } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -26,6 +27,8 @@ export interface ProxyInstruments {
   responses: Counter;
   latency: Histogram;
   openConnections: UpDownCounter;
+  /** Connections that closed, by `errno`: the error's code, empty for a clean close. */
+  closedConnections: Counter;
 }
 
 /** What one proxy needs to report for one workload instance it serves. */
@@ -81,7 +84,20 @@ function instruments(meter: Meter): ProxyInstruments {
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS_MS },
     }),
     openConnections: meter.createUpDownCounter('tcp_open_connections', { description: 'TCP connections open now.' }),
+    closedConnections: meter.createCounter('tcp_close_total', { description: 'TCP connections closed (or that failed to open), by errno; empty errno for a clean close.' }),
   };
+}
+
+/**
+ * Reports, as Linkerd's proxy does, when the identity certificate the proxy presents for a
+ * workload instance expires: `identity_cert_expiration_timestamp_seconds`, its notAfter in Unix
+ * seconds, read from the certificate itself.
+ */
+export function reportCertificateExpiry(meter: Meter, certificatePem: string): void {
+  const notAfter = Date.parse(new X509Certificate(certificatePem).validTo) / 1000;
+  meter
+    .createObservableGauge('identity_cert_expiration_timestamp_seconds', { description: 'When the proxy identity certificate expires, in seconds since the epoch.', unit: 's' })
+    .addCallback((r) => r.observe(notAfter));
 }
 
 /**

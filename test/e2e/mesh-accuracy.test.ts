@@ -1,8 +1,10 @@
 /**
  * Accuracy: the example mesh knows exactly what traffic it made (every proxy records every
- * request it handled); after a run, meshtel stat and edges must agree with that truth: request
- * and failure counts exact, secured flags right, p50/p95/p99 within one histogram bucket. Both
- * proxy modes, with faults injected so that there are failures to count.
+ * request it handled and every connection that closed); after a run, meshtel stat and edges must
+ * agree with that truth: request and failure counts exact, secured flags right, p50/p95/p99
+ * within one histogram bucket, closed connections exact; and the certificate expiry is the one
+ * the mesh issued (short-lived, `--cert-validity 2h`). Both proxy modes, with faults injected so
+ * that there are failures to count.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketIndex, quantile } from '../../collector/aggregation/histogram.js';
@@ -10,7 +12,7 @@ import { aggregationConfigSchema } from '../../collector/aggregation/config.js';
 import type { Collector } from '../../collector/collector.js';
 import type { Percentiles, Truth } from '../../demo/truth.js';
 import { parseSeries } from '../golden/exposition.js';
-import { RunningMesh, settled, startCollector } from '../support/mesh.js';
+import { RunningMesh, closedConnections, settled, settledClosures, startCollector } from '../support/mesh.js';
 
 /** The latency buckets meshtel's percentiles are interpolated in, in milliseconds. */
 const BUCKETS_MS = aggregationConfigSchema.parse({}).golden.histogram_buckets;
@@ -30,18 +32,28 @@ interface Run {
   report: Awaited<ReturnType<typeof settled>>;
   /** The collector's exposition after the run. */
   series: Map<string, number>;
+  /** The truth and the exposition once idle connections have closed and meshtel agrees on them. */
+  closures: Awaited<ReturnType<typeof settledClosures>>;
+  /** When the mesh was started, and when it was ready (its certificates were issued between), in ms. */
+  started: { before: number; after: number };
 }
+
+const CERT_VALIDITY_S = 2 * 3600;
 
 async function run(mode: 'sidecar' | 'node'): Promise<Run> {
   const collector: Collector = await startCollector();
   cleanup.push(() => collector.shutdown());
-  const mesh = await RunningMesh.start(collector.otlpAddress, { mode, rate: 60, faults: ['auth:error=0.15', 'score:error=0.1,latency=3'] });
+  const before = Date.now();
+  const mesh = await RunningMesh.start(collector.otlpAddress, { mode, rate: 60, faults: ['auth:error=0.15', 'score:error=0.1,latency=3'], certValidity: '2h' });
+  const started = { before, after: Date.now() };
   cleanup.push(() => mesh.stop());
   await mesh.waitForAnswers(300);
   const truth = await mesh.quiesce();
   const report = await settled(collector, truth);
   const series = parseSeries(await (await fetch(`http://${collector.adminAddress}/metrics`)).text());
-  return { truth, report, series };
+  // The load generator's idle keep-alive connections into student close once the load stops.
+  const closures = await settledClosures(collector, mesh, (t) => t.workloads.find((w) => w.name === 'student')!.tcp_closed.ok > 0);
+  return { truth, report, series, closures, started };
 }
 
 /** p50/p95/p99 in ms of one edge's `meshtel_edge_request_duration_seconds` histogram. */
@@ -96,6 +108,21 @@ describe.each(['sidecar', 'node'] as const)('%s proxies: meshtel agrees with the
     // student is called by the unmeshed load generator in plaintext; everything else over mTLS.
     expect(truth.workloads.find((w) => w.name === 'student')!.secured).toBe(0);
     for (const w of truth.workloads.filter((x) => x.name !== 'student')) expect(w.secured).toBe(w.requests);
+  });
+
+  it('closed TCP connections exact per workload and per edge; certificate expiry as issued', () => {
+    const { truth, series } = result.closures;
+    for (const w of truth.workloads) expect(closedConnections(series, w.name), w.name).toEqual(w.tcp_closed);
+    for (const e of truth.edges) expect(closedConnections(series, e.src.name, e.dst.name), `${e.src.name}->${e.dst.name}`).toEqual(e.tcp_closed);
+    expect(truth.workloads.find((w) => w.name === 'student')!.tcp_closed.ok).toBeGreaterThan(0);
+
+    // Every instance's certificate was issued at start for 2 hours (notAfter in whole seconds).
+    const { before, after } = result.started;
+    for (const w of truth.workloads) {
+      const expiry = series.get(`meshtel_workload_identity_cert_expiration_timestamp_seconds{namespace="default",workload="${w.name}"}`);
+      expect(expiry, w.name).toBeGreaterThanOrEqual(Math.floor(before / 1000) + CERT_VALIDITY_S);
+      expect(expiry, w.name).toBeLessThanOrEqual(after / 1000 + CERT_VALIDITY_S);
+    }
   });
 
   it('per edge: requests and failures exact, secured flags right, latency within a bucket', () => {

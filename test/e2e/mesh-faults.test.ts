@@ -1,11 +1,12 @@
 /**
  * Faults the mesh can suffer: a proxy stopped mid-run shows up as failures on the edge into it,
- * exactly as many as the callers saw; and after the collector restarts, the mesh's telemetry
+ * exactly as many as the callers saw, and as connections closed with an error (the callers'
+ * connects that failed) exactly as many as they saw; and after the collector restarts, the mesh's telemetry
  * reaches it again (the SDK exporters retry and keep exporting).
  */
 import { afterEach, expect, it } from 'vitest';
 import type { Collector } from '../../collector/collector.js';
-import { edges, RunningMesh, settled, startCollector } from '../support/mesh.js';
+import { closedConnections, edges, RunningMesh, settled, settledClosures, startCollector } from '../support/mesh.js';
 import { waitFor } from '../support/processes.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -39,6 +40,14 @@ it('a proxy stopped mid-run shows up as failures on the edge into its pod, and o
   // The failure travelled up the call chain as the applications answered it.
   expect(edge('student', 'number').failures).toBe(truthEdge('student', 'number').failures);
   expect(truthEdge('student', 'number').failures).toBeGreaterThan(0);
+
+  // Every connect to score-0 while it was down failed: connections closed with an error on the
+  // edge into score, exactly as the truth has them, and everywhere else too.
+  const closures = await settledClosures(collector, mesh, () => true);
+  const intoScore = closures.truth.edges.find((e) => e.src.name === 'number' && e.dst.name === 'score')!.tcp_closed;
+  expect(intoScore.error).toBeGreaterThan(0);
+  for (const e of closures.truth.edges) expect(closedConnections(closures.series, e.src.name, e.dst.name), `${e.src.name}->${e.dst.name}`).toEqual(e.tcp_closed);
+  for (const w of closures.truth.workloads) expect(closedConnections(closures.series, w.name), w.name).toEqual(w.tcp_closed);
   // A whole mesh and its outage on two cores, beside other end-to-end files: more than the default.
 }, 120_000);
 

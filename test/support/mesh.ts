@@ -3,7 +3,8 @@ import pino from 'pino';
 import type { EdgesResponse, StatResponse } from '../../collector/api/views.js';
 import { Collector } from '../../collector/collector.js';
 import { configSchema } from '../../collector/config/schema.js';
-import type { Truth } from '../../demo/truth.js';
+import type { ClosedConnections, Truth } from '../../demo/truth.js';
+import { parseSeries } from '../golden/exposition.js';
 import { ROOT, cleanEnv, ensureBuilt } from './collector-process.js';
 import { startProcess, waitFor, type StartedProcess } from './processes.js';
 
@@ -28,6 +29,8 @@ export interface MeshOptions {
   rate?: number;
   sampling?: number;
   faults?: string[];
+  /** How long workload identity certificates are valid, like `2h` (`--cert-validity`). */
+  certValidity?: string;
 }
 
 /** The example mesh, run as `meshtel-demo run` would run it, pointed at `collector`. */
@@ -55,18 +58,31 @@ export class RunningMesh {
       '--export-interval',
       '500ms',
       ...(options.faults ?? []).flatMap((f) => ['--fault', f]),
+      ...(options.certValidity === undefined ? [] : ['--cert-validity', options.certValidity]),
     ];
     const p = await startProcess(process.execPath, args, { readyPattern: /control: (http:\/\/\S+)/, env: cleanEnv(), timeoutMs: 60_000 });
     return new RunningMesh(p, p.ready[1]!);
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.control}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
+  /**
+   * Calls the control API; fails after `timeoutMs` without an answer (longer than the mesh's own
+   * deadlines for its pods and in-flight requests, so that theirs say what they waited for).
+   */
+  async call<T>(method: string, path: string, body?: unknown, timeoutMs = 45_000): Promise<T> {
+    let text: string;
+    let res: Response;
+    try {
+      res = await fetch(`${this.control}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await res.text();
+    } catch (e) {
+      const timedOut = (e as Error).name === 'TimeoutError';
+      throw new Error(`${method} ${path}: ${timedOut ? `no answer within ${timeoutMs}ms` : (e as Error).message}`, { cause: e });
+    }
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return JSON.parse(text) as T;
   }
@@ -75,9 +91,22 @@ export class RunningMesh {
     return this.call<Truth>('GET', '/truth');
   }
 
-  /** Waits until the load generator has had `n` answers. */
+  /** Waits until the load generator has had `n` answers; the error says how many it had. */
   async waitForAnswers(n: number, timeoutMs = 60_000): Promise<void> {
-    await waitFor(`${n} answers to the load generator`, async () => ((await this.truth()).load.completed >= n ? true : undefined), timeoutMs, 200);
+    let last: Truth['load'] | undefined;
+    try {
+      await waitFor(
+        `${n} answers to the load generator`,
+        async () => {
+          last = (await this.call<Truth>('GET', '/truth', undefined, 10_000)).load;
+          return last.completed >= n ? true : undefined;
+        },
+        timeoutMs,
+        200,
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; the load generator had last: ${JSON.stringify(last)}`, { cause: e });
+    }
   }
 
   /** Stops the load, lets in-flight requests finish, and has every proxy export what it holds. */
@@ -93,11 +122,59 @@ export class RunningMesh {
 }
 
 export async function stat(collector: Collector, window = '15m'): Promise<StatResponse> {
-  return (await fetch(`http://${collector.adminAddress}/api/v1/stat?window=${window}`)).json() as Promise<StatResponse>;
+  return (await fetch(`http://${collector.adminAddress}/api/v1/stat?window=${window}`, { signal: AbortSignal.timeout(10_000) })).json() as Promise<StatResponse>;
 }
 
 export async function edges(collector: Collector, window = '15m'): Promise<EdgesResponse> {
-  return (await fetch(`http://${collector.adminAddress}/api/v1/edges?window=${window}`)).json() as Promise<EdgesResponse>;
+  return (await fetch(`http://${collector.adminAddress}/api/v1/edges?window=${window}`, { signal: AbortSignal.timeout(10_000) })).json() as Promise<EdgesResponse>;
+}
+
+/** The collector's `/metrics`, as series keyed by name and sorted labels. */
+export async function exposition(collector: Collector): Promise<Map<string, number>> {
+  return parseSeries(await (await fetch(`http://${collector.adminAddress}/metrics`, { signal: AbortSignal.timeout(10_000) })).text());
+}
+
+/** The closed TCP connections meshtel exports for a workload (`dst` undefined) or an edge, 0 for absent series. */
+export function closedConnections(series: Map<string, number>, src: string, dst?: string): ClosedConnections {
+  const at = (outcome: string) =>
+    series.get(
+      dst === undefined
+        ? `meshtel_workload_tcp_closed_connections_total{namespace="default",outcome="${outcome}",workload="${src}"}`
+        : `meshtel_edge_tcp_closed_connections_total{dst_namespace="default",dst_workload="${dst}",outcome="${outcome}",src_namespace="default",src_workload="${src}"}`,
+    ) ?? 0;
+  return { ok: at('ok'), error: at('error') };
+}
+
+/**
+ * The truth and meshtel's exposition once `ready(truth)` holds and meshtel's closed TCP
+ * connections agree with the truth for every workload and edge: connections go on closing after
+ * the load stops (idle keep-alive ones time out), so each try has the proxies export first.
+ * After 20 s, the last of both, for the caller's assertions to show the difference.
+ */
+export async function settledClosures(collector: Collector, mesh: RunningMesh, ready: (truth: Truth) => boolean): Promise<{ truth: Truth; series: Map<string, number> }> {
+  let last: { truth: Truth; series: Map<string, number> } | undefined;
+  const agrees = ({ truth, series }: { truth: Truth; series: Map<string, number> }) =>
+    truth.workloads.every((w) => sameClosed(closedConnections(series, w.name), w.tcp_closed)) &&
+    truth.edges.every((e) => sameClosed(closedConnections(series, e.src.name, e.dst.name), e.tcp_closed));
+  try {
+    return await waitFor(
+      'meshtel to report the TCP connections the mesh closed',
+      async () => {
+        await mesh.call('POST', '/flush');
+        const truth = await mesh.truth();
+        last = { truth, series: await exposition(collector) };
+        return ready(truth) && agrees(last) ? last : undefined;
+      },
+      20_000,
+      250,
+    );
+  } catch {
+    return last ?? { truth: await mesh.truth(), series: await exposition(collector) };
+  }
+}
+
+function sameClosed(a: ClosedConnections, b: ClosedConnections): boolean {
+  return a.ok === b.ok && a.error === b.error;
 }
 
 /**

@@ -18,7 +18,7 @@ export const goldenConfigSchema = z.strictObject({
   stream_ttl: positiveDuration.prefault('10m'),
   /** Most cumulative streams tracked at once; points of further streams are counted and skipped. */
   max_streams: positiveInt.default(200_000),
-  /** An open-connection count not refreshed for this long no longer counts. */
+  /** An open-connection count or certificate expiry not refreshed for this long no longer counts. */
   gauge_stale_after: positiveDuration.prefault('2m'),
 });
 

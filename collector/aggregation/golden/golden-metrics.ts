@@ -8,7 +8,8 @@ import type { TrafficStore } from '../traffic/traffic-store.js';
 import { BUCKETS, FAILURES, LATENCY_SUM, REQUESTS, SECURED } from '../traffic/windowed-counts.js';
 import type { GoldenConfig } from './config.js';
 import { DeltaTracker, type ExponentialState } from './cumulative.js';
-import { destinationOf, directionOf, pointFailed, pointSecured, recognise, sourceOverride, tcpPeerMatches, type Input } from './inputs.js';
+import { liveMin, liveSum, type Gauges } from './gauges.js';
+import { closeFailed, destinationOf, directionOf, pointFailed, pointSecured, recognise, sourceOverride, tcpPeerMatches, type Input } from './inputs.js';
 
 type Direction = 'inbound' | 'outbound';
 type Point = NumberPoint | HistogramPoint | ExponentialHistogramPoint;
@@ -30,11 +31,6 @@ interface Count extends Series {
   value: number;
 }
 
-interface Gauges extends Series {
-  /** Last value per reporting stream, with when it was reported. */
-  streams: Map<string, { value: number; at: number }>;
-}
-
 const WORKLOAD_LABELS = ['namespace', 'workload'];
 const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
 const POINT_OUTCOMES = ['used', 'baseline', 'unrecognized', 'no_direction', 'no_destination', 'no_value', 'other_peer'] as const;
@@ -42,9 +38,11 @@ type PointOutcome = (typeof POINT_OUTCOMES)[number];
 
 /**
  * Golden metrics from the proxies' own metrics (every request, not only sampled ones): requests
- * by outcome and mTLS, latency, open TCP connections and bytes, per workload (inbound) and per
- * edge (outbound), merged across the instances of a workload. Exported as `meshtel_workload_*`
- * and `meshtel_edge_*`, and added to the windows of the query API as `proxy` traffic.
+ * by outcome and mTLS, latency, open and closed TCP connections and bytes, per workload (inbound)
+ * and per edge (outbound), merged across the instances of a workload; and per workload the
+ * soonest expiry of its instances' identity certificates. Exported as `meshtel_workload_*` and
+ * `meshtel_edge_*`; requests, latency and open connections are also added to the windows of the
+ * query API as `proxy` traffic.
  */
 export class GoldenMetrics {
   private readonly deltas: DeltaTracker;
@@ -54,6 +52,8 @@ export class GoldenMetrics {
   private readonly latency: Record<Direction, SeriesTable<Histogram>>;
   private readonly bytes: Record<Direction, SeriesTable<Count>>;
   private readonly tcp: Record<Direction, SeriesTable<Gauges>>;
+  private readonly closed: Record<Direction, SeriesTable<Count>>;
+  private readonly certExpiry: SeriesTable<Gauges>;
   private readonly outcomes = new Map<PointOutcome, number>(POINT_OUTCOMES.map((o) => [o, 0]));
   private readonly scratch: Float64Array;
   private readonly deltaScratch: number[] = [];
@@ -77,10 +77,12 @@ export class GoldenMetrics {
     this.latency = table<Histogram>('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0 }));
     this.bytes = table<Count>('tcp_bytes', ['direction'], () => ({ value: 0 }));
     this.tcp = table<Gauges>('tcp_open_connections', [], () => ({ streams: new Map() }));
+    this.closed = table<Count>('tcp_closed_connections', ['outcome'], () => ({ value: 0 }));
+    this.certExpiry = new SeriesTable<Gauges>('meshtel_workload_identity_cert_expiration_timestamp_seconds', WORKLOAD_LABELS, maxSeries, () => ({ streams: new Map() }));
   }
 
   get tables(): SeriesTable<Series>[] {
-    return [this.requests, this.latency, this.bytes, this.tcp].flatMap((t) => [t.inbound, t.outbound]);
+    return [...[this.requests, this.latency, this.bytes, this.tcp, this.closed].flatMap((t) => [t.inbound, t.outbound]), this.certExpiry];
   }
 
   add(resourceMetrics: readonly ResourceMetrics[], now: number): void {
@@ -137,6 +139,19 @@ export class GoldenMetrics {
         const value = Number((point as NumberPoint).value);
         this.series(this.tcp, t, [], now).streams.set(stream, { value, at: now });
         if (t.direction === 'inbound') this.traffic.setTcpConnections(t.src, stream, value, now);
+        return 'used';
+      }
+      case 'tcp_closed': {
+        if (!tcpPeerMatches(t.direction, point.attributes)) return 'other_peer';
+        const delta = this.sumDelta(stream, point as NumberPoint, cumulative, now);
+        if (delta === undefined) return 'baseline';
+        this.series(this.closed, t, [closeFailed(point.attributes) ? 'error' : 'ok'], now).value += delta;
+        return 'used';
+      }
+      case 'cert_expiry': {
+        const value = Number((point as NumberPoint).value);
+        if (!Number.isFinite(value)) return 'no_value';
+        seriesFor(this.certExpiry, [t.src.namespace, t.src.name], now).streams.set(stream, { value, at: now });
         return 'used';
       }
       case 'bytes_received':
@@ -274,13 +289,14 @@ export class GoldenMetrics {
     };
     const gauge = (table: SeriesTable<Gauges>) => (emit: (l: Labels, v: number) => void) => {
       const t = now();
-      for (const [labels, { streams }] of table.entries()) {
-        let sum = 0;
-        for (const [key, g] of streams) {
-          if (t - g.at > staleMs) streams.delete(key);
-          else sum += g.value;
-        }
-        emit(labels, sum);
+      for (const [labels, g] of table.entries()) emit(labels, liveSum(g, t, staleMs));
+    };
+    /** The soonest of the live values; a series with none is left out (0 would read as expired). */
+    const soonest = (table: SeriesTable<Gauges>) => (emit: (l: Labels, v: number) => void) => {
+      const t = now();
+      for (const [labels, g] of table.entries()) {
+        const min = liveMin(g, t, staleMs);
+        if (min !== undefined) emit(labels, min);
       }
     };
     const families: MetricFamily[] = [];
@@ -314,9 +330,21 @@ export class GoldenMetrics {
           type: 'counter',
           collect: counter(this.bytes[direction]),
         },
+        {
+          name: `meshtel_${scope}_tcp_closed_connections_total`,
+          help: `TCP connections ${direction === 'inbound' ? 'from clients to the workload' : 'from the source workload to the destination'} that closed, as the ${direction === 'inbound' ? "workload's" : "source's"} proxies saw them; outcome is error when one closed with an error${direction === 'outbound' ? ' or could not be established' : ''}, else ok.`,
+          type: 'counter',
+          collect: counter(this.closed[direction]),
+        },
       );
     }
     families.push(
+      {
+        name: 'meshtel_workload_identity_cert_expiration_timestamp_seconds',
+        help: "When the soonest-expiring identity certificate of the workload's instances reporting now expires (Unix seconds); an instance silent for gauge_stale_after no longer counts.",
+        type: 'gauge',
+        collect: soonest(this.certExpiry),
+      },
       {
         name: 'meshtel_golden_points_total',
         help: 'Metric data points read for golden metrics, by outcome: used; baseline (first point of a stream older than the collector); unrecognized; no_direction; no_destination; no_value; other_peer.',

@@ -7,17 +7,22 @@ import { grpcFailed } from '../span-semantics.js';
  * The proxy and SDK metrics golden metrics are computed from, recognised by name:
  * - Linkerd's proxy metrics: `response_total` (requests by `classification`),
  *   `response_latency_ms`, `tcp_open_connections`, `tcp_read_bytes_total`,
- *   `tcp_write_bytes_total`, with `direction` telling inbound from outbound; also without the
- *   `_total` suffix, as some Prometheus-to-OTLP bridges drop it.
+ *   `tcp_write_bytes_total`, `tcp_close_total` (closed connections by `errno`), with `direction`
+ *   telling inbound from outbound; also without the `_total` suffix, as some
+ *   Prometheus-to-OTLP bridges drop it. And `identity_cert_expiration_timestamp_seconds`, the
+ *   proxy's (so the workload instance's) identity certificate expiry, a gauge without direction.
  * - OpenTelemetry semantic-convention request-duration histograms, new and old names:
  *   `http.server.request.duration`, `http.server.duration`, `rpc.server.call.duration`,
  *   `rpc.server.duration` (inbound) and their `client` counterparts (outbound).
  */
-export type Role = 'requests' | 'latency' | 'requests_and_latency' | 'tcp_open' | 'bytes_received' | 'bytes_sent';
+export type Role = 'requests' | 'latency' | 'requests_and_latency' | 'tcp_open' | 'tcp_closed' | 'bytes_received' | 'bytes_sent' | 'cert_expiry';
 
 export interface Input {
   role: Role;
-  /** Fixed for semantic-convention metrics; read from the `direction` attribute for Linkerd's. */
+  /**
+   * Fixed for semantic-convention metrics (and `inbound`, the workload itself, for the certificate
+   * expiry); read from the `direction` attribute for Linkerd's.
+   */
   direction: 'inbound' | 'outbound' | 'from_attribute';
   /** Multiplier from the metric's unit to seconds (latency histograms only). */
   toSeconds: number;
@@ -32,6 +37,9 @@ const LINKERD: Record<string, Omit<Input, 'toSeconds'>> = {
   tcp_read_bytes: { role: 'bytes_received', direction: 'from_attribute' },
   tcp_write_bytes_total: { role: 'bytes_sent', direction: 'from_attribute' },
   tcp_write_bytes: { role: 'bytes_sent', direction: 'from_attribute' },
+  tcp_close_total: { role: 'tcp_closed', direction: 'from_attribute' },
+  tcp_close: { role: 'tcp_closed', direction: 'from_attribute' },
+  identity_cert_expiration_timestamp_seconds: { role: 'cert_expiry', direction: 'inbound' },
 };
 
 /** Semantic-convention duration histograms, with the unit their convention prescribes. */
@@ -50,8 +58,7 @@ const SEMCONV: Record<string, { direction: 'inbound' | 'outbound'; unit: 's' | '
 export function recognise(metric: Metric): Input | undefined {
   const linkerd = LINKERD[metric.name];
   if (linkerd !== undefined) {
-    const type = metric.data.type;
-    if (linkerd.role === 'latency' ? !isHistogram(type) : linkerd.role !== 'tcp_open' && type !== 'sum') return undefined;
+    if (!typeFits(linkerd.role, metric.data.type)) return undefined;
     return { ...linkerd, toSeconds: unitToSeconds(metric.unit, 'ms') };
   }
   const semconv = SEMCONV[metric.name];
@@ -59,6 +66,20 @@ export function recognise(metric: Metric): Input | undefined {
     return { role: 'requests_and_latency', direction: semconv.direction, toSeconds: unitToSeconds(metric.unit, semconv.unit) };
   }
   return undefined;
+}
+
+/** Latency is a histogram, the certificate expiry a gauge (or sum), the counters sums. */
+function typeFits(role: Role, type: Metric['data']['type']): boolean {
+  switch (role) {
+    case 'latency':
+      return isHistogram(type);
+    case 'tcp_open':
+      return true;
+    case 'cert_expiry':
+      return type === 'gauge' || type === 'sum';
+    default:
+      return type === 'sum';
+  }
 }
 
 function isHistogram(type: Metric['data']['type']): boolean {
@@ -91,6 +112,16 @@ export function pointFailed(attributes: readonly KeyValue[]): boolean {
   const http = numberAttribute(attributes, 'http.response.status_code') ?? numberAttribute(attributes, 'http.status_code');
   if (http !== undefined) return http >= 500;
   return stringAttribute(attributes, 'error.type') !== undefined;
+}
+
+/**
+ * Whether a `tcp_close_total` point counts connections that closed with an error (an outbound
+ * one that could not be established included): Linkerd's `errno` label set to anything but the
+ * empty string. Absent or empty is a clean close.
+ */
+export function closeFailed(attributes: readonly KeyValue[]): boolean {
+  const errno = attribute(attributes, 'errno');
+  return errno !== undefined && errno !== null && errno !== '';
 }
 
 /** Whether a point's requests ran over mutual TLS: Linkerd `tls`, `tls.established`, Istio's policy label. */
