@@ -42,7 +42,9 @@ function errorRatio(s: Slo, window: string): string {
     .filter(([k]) => k !== 'slo' && k !== 'sli')
     .map(([k, v]) => `${k}="${v}"`);
   if (s.sli === 'availability') {
-    return `sum(rate(${sel(`${prefix}_requests_total`, ...who, 'classification="failure"')}[${window}]))
+    // `or vector(0)`: no failure series yet is a ratio of 0, not no data (a healthy service
+    // must show its budget, and its burn alerts must have something to evaluate).
+    return `(sum(rate(${sel(`${prefix}_requests_total`, ...who, 'classification="failure"')}[${window}])) or vector(0))
 /
 sum(rate(${sel(`${prefix}_requests_total`, ...who)}[${window}]))`;
   }

@@ -51,3 +51,29 @@ export class Prometheus {
     await this.server.stop();
   }
 }
+
+/** One rule as Prometheus' `/api/v1/rules` reports it. */
+export interface LoadedRule {
+  group: string;
+  name: string;
+  type: 'alerting' | 'recording';
+  health: string;
+  lastError?: string;
+  query: string;
+}
+
+/** Every rule Prometheus loaded, with its health after its last evaluation (`ok`, `err`, `unknown`). */
+export async function loadedRules(prometheus: Prometheus): Promise<LoadedRule[]> {
+  const res = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as {
+    data: { groups: { name: string; rules: Omit<LoadedRule, 'group'>[] }[] };
+  };
+  return res.data.groups.flatMap((g) => g.rules.map((r) => ({ ...r, group: g.name })));
+}
+
+/** Prometheus' own formatting of an expression (`/api/v1/format_query`): its parser's canonical text. */
+export async function formatQuery(prometheus: Prometheus, promql: string): Promise<string> {
+  const res = await fetch(`${prometheus.url}/api/v1/format_query`, { method: 'POST', body: new URLSearchParams({ query: promql }) });
+  const body = (await res.json()) as { status: string; error?: string; data?: string };
+  if (body.status !== 'success') throw new Error(`format_query ${promql} failed: ${body.error}`);
+  return body.data!;
+}
