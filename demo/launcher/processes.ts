@@ -26,18 +26,33 @@ export function startUntilReady(
   command: string,
   args: readonly string[],
   readyPattern: RegExp,
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; ownGroup?: boolean } = {},
 ): Promise<Started> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `ownGroup`: the program leads a process group of its own, and a SIGKILL goes to the whole
+  // group, so that programs it started die with it (tests: a collector killed after its grace
+  // period must not leave its Prometheus behind). Not for what a terminal's Ctrl-C must reach.
+  const group = options.ownGroup === true;
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
+  const kill = () => {
+    if (group && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+        return;
+      } catch {
+        // The group is gone already.
+      }
+    }
+    child.kill('SIGKILL');
+  };
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill(signal);
-    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const escalation = setTimeout(kill, graceMs);
     const code = await exited;
-    clearTimeout(kill);
+    clearTimeout(escalation);
     return code;
   };
   return new Promise((resolve, reject) => {
@@ -49,7 +64,7 @@ export function startUntilReady(
       fn();
     };
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      kill();
       settle(() => reject(new Error(`${command} was not ready within ${timeoutMs}ms; output:\n${out}`)));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {

@@ -14,10 +14,11 @@ export interface StartOptions {
 
 /**
  * Spawns a real program and resolves once its output matches `readyPattern` (or rejects with
- * its output when it exits or times out first). Every process is stopped by `stopAll()`.
+ * its output when it exits or times out first). Every process is stopped by `stopAll()`; one
+ * that must be killed takes the processes it started with it (its own process group).
  */
 export async function startProcess(command: string, args: readonly string[], options: StartOptions): Promise<Started> {
-  const p = await startUntilReady(command, args, options.readyPattern, options);
+  const p = await startUntilReady(command, args, options.readyPattern, { ...options, ownGroup: true });
   running.add(p);
   void p.exited.then(() => running.delete(p));
   return p;
