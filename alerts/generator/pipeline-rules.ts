@@ -14,16 +14,6 @@ interface Spec {
 export function pipelineRules(t: Thresholds): RuleFile {
   const job = `job="${t.job}"`;
   const rate = (metric: string, by: string, ...matchers: string[]) => `sum by (${by}) (rate(${sel(metric, job, ...matchers)}[5m]))`;
-  const refused = (signal: 'spans' | 'metric_points', what: string): Spec => ({
-    alert: `Meshtel${signal === 'spans' ? 'Spans' : 'MetricPoints'}Refused`,
-    expr: `${rate(`meshtel_receiver_refused_${signal}_total`, 'instance, receiver')}
-/
-${rate(`meshtel_receiver_received_${signal}_total`, 'instance, receiver')} > ${num(t.refused_ratio)}`,
-    for: '10m',
-    severity: 'warning',
-    summary: `meshtel refuses ${what} for load`,
-    description: `{{ $labels.instance }} refused {{ $value | humanizePercentage }} of the ${what} reaching its {{ $labels.receiver }} receiver over the last 5 minutes (threshold ${percent(t.refused_ratio)}); clients resend them, but a lasting refusal means the collector is over its rate or memory limits.`,
-  });
   const rejected = (signal: 'spans' | 'metric_points', what: string): Spec => ({
     alert: `Meshtel${signal === 'spans' ? 'Spans' : 'MetricPoints'}Rejected`,
     expr: `${rate(`meshtel_receiver_rejected_${signal}_total`, 'instance, receiver, reason')} > 0`,
@@ -49,8 +39,18 @@ ${rate(`meshtel_receiver_received_${signal}_total`, 'instance, receiver')} > ${n
       summary: 'No meshtel collector is known to Prometheus',
       description: `Prometheus has no target of job ${t.job} for 15 minutes: every meshtel alert is blind.`,
     },
-    refused('spans', 'spans'),
-    refused('metric_points', 'metric points'),
+    {
+      // Requests, not items: a body refused before it is read (memory past the hard limit) has
+      // no item count, and those are the refusals that matter most.
+      alert: 'MeshtelTelemetryRefused',
+      expr: `${rate('meshtel_receiver_requests_total', 'instance, receiver, signal', 'outcome="refused"')}
+/
+${rate('meshtel_receiver_requests_total', 'instance, receiver, signal')} > ${num(t.refused_ratio)}`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'meshtel refuses {{ $labels.signal }} for load',
+      description: `{{ $labels.instance }} refused {{ $value | humanizePercentage }} of the {{ $labels.signal }} export requests reaching its {{ $labels.receiver }} receiver over the last 5 minutes (threshold ${percent(t.refused_ratio)}); clients resend them, but a lasting refusal means the collector is over its rate or memory limits.`,
+    },
     rejected('spans', 'spans'),
     rejected('metric_points', 'metric points'),
     {
