@@ -23,6 +23,8 @@ export interface PrometheusOptions {
   alertmanager?: string;
   /** `host:port` to listen on; port 0 picks a free one (the default). */
   listen?: string;
+  /** How long Prometheus waits before sending a firing alert again (its default: 1m). */
+  alertResendDelay?: string;
 }
 
 /** A real Prometheus with its TSDB in a temporary directory, removed when it stops. */
@@ -42,6 +44,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=${options.listen ?? '127.0.0.1:0'}`,
       '--web.enable-lifecycle',
+      ...(options.alertResendDelay === undefined ? [] : [`--rules.alert.resend-delay=${options.alertResendDelay}`]),
     ],
     dir,
   );

@@ -100,7 +100,9 @@ it('a fault in auth pages about auth and nothing healthy, resolves once it is go
   // Prometheus starts on a warm mesh: the first requests (connections, TLS handshakes, a cold
   // JIT) are slow, and they stay out of every rate this way.
   await mesh.waitForAnswers(40);
-  const prometheus = await Prometheus.start({ targets: { meshtel: collector.admin }, ruleFiles, alertmanager: alertmanager.url.replace(/^http:\/\//, '') });
+  // A resend delay of 5s (default 1m): the first Watchdog goes out before Prometheus has found the
+  // Alertmanager, and is sent again only after this delay.
+  const prometheus = await Prometheus.start({ targets: { meshtel: collector.admin }, ruleFiles, alertmanager: alertmanager.url.replace(/^http:\/\//, ''), alertResendDelay: '5s' });
   cleanup.push(() => prometheus.stop());
 
   // Healthy: every workload and edge has a request rate the rules look at.
@@ -140,7 +142,7 @@ it('a fault in auth pages about auth and nothing healthy, resolves once it is go
 
   // The Watchdog went the dead man's switch route (severity info), and no other. Prometheus sent
   // it first at its first evaluation, before it had discovered the Alertmanager, and sends it
-  // again after its resend delay (1 minute): it has arrived by now or is about to.
+  // again after its resend delay (5 s here): it has arrived by now or is about to.
   const watchdog = await webhook.waitForAlert('MeshtelWatchdog', (a) => a.labels.alertname === 'MeshtelWatchdog', 90_000);
   expect(watchdog).toMatchObject({ path: '/watchdog', receiver: 'deadmans-switch', status: 'firing', labels: { severity: 'info' } });
   expect(watchdog.annotations.runbook_url).toBe(`${RUNBOOKS}/MeshtelWatchdog.md`);
