@@ -94,10 +94,14 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
     return ACCEPTED;
   }
 
-  /** Expires pending half-edges; once a minute also sweeps idle series, streams and windows. */
-  tick(): void {
+  /**
+   * Expires pending half-edges, at most `maxExpired` of them; once a minute also sweeps idle
+   * series, streams and windows. Returns true when it stopped at `maxExpired`: more may be due,
+   * and the caller calls again (later, so as not to hold the thread: see Collector).
+   */
+  tick(maxExpired = Infinity): boolean {
     const now = this.clock.now();
-    this.serviceGraph?.expire(now);
+    const expired = this.serviceGraph?.expire(now, maxExpired) ?? 0;
     if (now - this.lastSweep >= 60_000) {
       this.lastSweep = now;
       const ttl = this.config.series_ttl;
@@ -106,6 +110,7 @@ export class Aggregator implements TracesConsumer, MetricsConsumer {
       this.golden?.sweep(now, ttl);
       this.traffic.sweep(now);
     }
+    return expired >= maxExpired;
   }
 
   /** Turns every pending half-edge into an edge or an unpaired count (on shutdown). */

@@ -149,10 +149,10 @@ export class ServiceGraph {
     }
   }
 
-  /** Expires half-edges older than the TTL: virtual-node edges or unpaired spans. */
-  expire(now: number): number {
+  /** Expires half-edges older than the TTL (at most `max`): virtual-node edges or unpaired spans. */
+  expire(now: number, max = Infinity): number {
     this.now = now;
-    return this.store.expire(now);
+    return this.store.expire(now, max);
   }
 
   /** Expires everything pending (on shutdown). */

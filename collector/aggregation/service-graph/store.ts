@@ -44,12 +44,12 @@ export class EdgeStore<C, S> {
   /**
    * Hands every entry older than the TTL to `onExpire` and removes it. Entries are kept in
    * insertion order, which with one TTL is also expiry order, so this stops at the first
-   * entry still alive.
+   * entry still alive, or after `max` entries (the caller goes on later: see Aggregator.tick).
    */
-  expire(now: number): number {
+  expire(now: number, max = Infinity): number {
     let expired = 0;
     for (const [key, e] of this.entries) {
-      if (e.expiresAt > now) break;
+      if (e.expiresAt > now || expired >= max) break;
       this.entries.delete(key);
       this.onExpire(e);
       expired++;

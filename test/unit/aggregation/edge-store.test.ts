@@ -67,6 +67,17 @@ describe('EdgeStore', () => {
     expect(expired[1]!.client).toBeUndefined();
   });
 
+  it('expires at most `max` entries per call, oldest first, the rest on the next calls', () => {
+    const { s, expired } = store(1000, 10);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) s.upsertClient(T1, id, id, 0);
+    expect(s.expire(1000, 2)).toBe(2);
+    expect(s.size).toBe(3);
+    expect(s.expire(1000, 2)).toBe(2);
+    expect(s.expire(1000, 2)).toBe(1);
+    expect(s.expire(1000, 2)).toBe(0);
+    expect(expired.map((e) => e.client)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
   it('expires everything on flush', () => {
     const { s, expired } = store(60_000, 10);
     s.upsertClient(T1, 'a', 'a', 0);
