@@ -36,7 +36,7 @@ describe('reference docs', () => {
     // Every mode, so that the Kafka tier's metrics are in too (constructing connects nothing).
     const names = new Set<string>();
     for (const mode of ['all', 'gateway', 'aggregator']) {
-      const collector = new Collector(loadConfig({ flags: { mode, 'kafka-brokers': '127.0.0.1:9092' } }), { logger: pino({ level: 'silent' }) });
+      const collector = new Collector(loadConfig({ flags: { mode, 'kafka-brokers': 'kafka.invalid:9092' } }), { logger: pino({ level: 'silent' }) });
       const exposition = await collector.registry.metrics();
       for (const m of exposition.matchAll(/^# HELP (\S+)/gm)) names.add(m[1]!);
       await collector.shutdown();

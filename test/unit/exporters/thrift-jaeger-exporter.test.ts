@@ -170,7 +170,7 @@ describe('the internals ThriftTransport relies on', () => {
     expect(h._httpOptions.agent).toBe(agent);
     expect(h._httpAgent).toBe(agent);
     expect(h._maxSpanBatchSize).toBe(Number.MAX_SAFE_INTEGER);
-    const u = udpSender(new URL('udp://127.0.0.1:6832'));
+    const u = udpSender(new URL('udp://127.0.0.1:1'));
     const internals = u.sender as unknown as { _client: { unref: unknown }; _calcSpanSize: unknown; _maxSpanBytes: unknown };
     expect(typeof internals._client.unref).toBe('function');
     expect(typeof internals._calcSpanSize).toBe('function');

@@ -65,7 +65,7 @@ describe('the Kafka receiver after its consumer crashed', () => {
     vi.useFakeTimers();
     consumers.length = 0;
     registry = new Registry();
-    const config = loadConfig({ flags: { mode: 'aggregator', 'kafka-brokers': '127.0.0.1:9092' } });
+    const config = loadConfig({ flags: { mode: 'aggregator', 'kafka-brokers': 'kafka.invalid:9092' } });
     const sink = { consumeTraces: () => ACCEPTED, consumeMetrics: () => ACCEPTED };
     receiver = new KafkaReceiver(config.kafka, client, { traces: sink, metrics: sink, admission: undefined, registry, logger: pino({ level: 'silent' }) });
     await receiver.start();
