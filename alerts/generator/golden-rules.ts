@@ -1,5 +1,6 @@
 /** Golden-signal alerts per workload (inbound) and per edge (outbound), from meshtel's golden metrics. */
-import { dashboard, DASHBOARDS, num, percent, runbook, sel, type AlertRule, type RuleFile, type Severity } from './rules.js';
+import { UID } from '../../dashboards/uids.js';
+import { dashboard, num, percent, runbook, sel, type AlertRule, type RuleFile, type Severity } from './rules.js';
 import type { Thresholds } from './settings.js';
 
 /** What differs between the workload and the edge alerts. */
@@ -20,7 +21,7 @@ const WORKLOAD: Scope = {
   by: 'namespace, workload',
   matchers: '',
   who: '{{ $labels.namespace }}/{{ $labels.workload }}',
-  dashboard: (t) => dashboard(t, DASHBOARDS.workload, { namespace: 'namespace', workload: 'workload' }),
+  dashboard: (t) => dashboard(t, UID.workload, { namespace: 'namespace', workload: 'workload' }),
 };
 
 const EDGE: Scope = {
@@ -30,7 +31,7 @@ const EDGE: Scope = {
   matchers: '',
   who: '{{ $labels.src_namespace }}/{{ $labels.src_workload }} -> {{ $labels.dst_namespace }}/{{ $labels.dst_workload }}',
   dashboard: (t) =>
-    dashboard(t, DASHBOARDS.edge, { src_namespace: 'src_namespace', src_workload: 'src_workload', dst_namespace: 'dst_namespace', dst_workload: 'dst_workload' }),
+    dashboard(t, UID.edge, { src_namespace: 'src_namespace', src_workload: 'src_workload', dst_namespace: 'dst_namespace', dst_workload: 'dst_workload' }),
 };
 
 export function goldenRules(t: Thresholds): RuleFile {

@@ -1,5 +1,6 @@
 /** The pipeline's own health: collectors up, data refused, rejected or lost, queues, Kafka, the store. */
-import { dashboard, DASHBOARDS, num, percent, runbook, sel, type RuleFile, type Severity } from './rules.js';
+import { UID } from '../../dashboards/uids.js';
+import { dashboard, num, percent, runbook, sel, type RuleFile, type Severity } from './rules.js';
 import type { Thresholds } from './settings.js';
 
 interface Spec {
@@ -150,7 +151,7 @@ ${rate('traces_service_graph_request_total', 'instance')} >= ${num(t.min_request
             summary: s.summary,
             description: s.description,
             runbook_url: runbook(t, s.alert),
-            ...(s.alert === 'MeshtelWatchdog' ? {} : { dashboard_url: dashboard(t, DASHBOARDS.pipeline) }),
+            ...(s.alert === 'MeshtelWatchdog' ? {} : { dashboard_url: dashboard(t, UID.pipeline) }),
           },
         })),
       },

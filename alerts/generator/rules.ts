@@ -28,18 +28,6 @@ export interface RuleFile {
   groups: RuleGroup[];
 }
 
-/**
- * The Grafana dashboards alerts link to, by UID (issue 8 ships them with these UIDs), and the
- * variables each takes.
- */
-export const DASHBOARDS = {
-  workload: 'meshtel-workload',
-  edge: 'meshtel-edge',
-  security: 'meshtel-security',
-  slo: 'meshtel-slo',
-  pipeline: 'meshtel-pipeline',
-} as const;
-
 /** `runbook_url` of an alert: docs/runbooks/<Alert>.md under the configured base. */
 export function runbook(t: Thresholds, alert: string): string {
   return `${t.runbook_base_url.replace(/\/$/, '')}/${alert}.md`;

@@ -1,5 +1,6 @@
 /** Security alerts: plaintext where mTLS is expected, workload certificates close to expiry. */
-import { dashboard, DASHBOARDS, num, runbook, sel, type AlertRule, type RuleFile, type Severity } from './rules.js';
+import { UID } from '../../dashboards/uids.js';
+import { dashboard, num, runbook, sel, type AlertRule, type RuleFile, type Severity } from './rules.js';
 import type { Thresholds } from './settings.js';
 
 export function securityRules(t: Thresholds): RuleFile {
@@ -28,7 +29,7 @@ label_replace(label_replace(${meshedDestinations}, "dst_namespace", "$1", "names
       description:
         '{{ $labels.src_namespace }}/{{ $labels.src_workload }} sends {{ $value | humanize }} requests/s to {{ $labels.dst_namespace }}/{{ $labels.dst_workload }} without mTLS, though both run a proxy.',
       runbook_url: runbook(t, alert),
-      dashboard_url: dashboard(t, DASHBOARDS.security),
+      dashboard_url: dashboard(t, UID.security),
     },
   };
 }
@@ -46,7 +47,7 @@ function plaintextInMtlsOnlyNamespace(t: Thresholds): AlertRule {
       summary: 'Plaintext requests to {{ $labels.namespace }}/{{ $labels.workload }} in an mTLS-only namespace',
       description: `{{ $labels.namespace }}/{{ $labels.workload }} receives {{ $value | humanize }} requests/s without mTLS; namespaces matching "${t.mtls_only_namespaces}" are expected to take mTLS only.`,
       runbook_url: runbook(t, alert),
-      dashboard_url: dashboard(t, DASHBOARDS.security),
+      dashboard_url: dashboard(t, UID.security),
     },
   };
 }
@@ -62,7 +63,7 @@ function certificateExpiry(t: Thresholds, severity: Severity): AlertRule {
       summary: `The identity certificate of {{ $labels.namespace }}/{{ $labels.workload }} expires within ${num(hours)}h`,
       description: `The soonest-expiring workload certificate of {{ $labels.namespace }}/{{ $labels.workload }} expires in {{ $value | humanizeDuration }} (threshold ${num(hours)}h): its proxies are not renewing it.`,
       runbook_url: runbook(t, alert),
-      dashboard_url: dashboard(t, DASHBOARDS.workload, { namespace: 'namespace', workload: 'workload' }),
+      dashboard_url: dashboard(t, UID.workload, { namespace: 'namespace', workload: 'workload' }),
     },
   };
 }

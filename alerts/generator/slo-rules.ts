@@ -5,9 +5,10 @@
  * at 6x), open a ticket at 10 days (1d and 2h at 3x) or when it is exactly being spent (3d and 6h
  * at 1x). The short window of each pair makes the alert stop soon after the errors do.
  */
+import { UID } from '../../dashboards/uids.js';
 import { goldenConfigSchema } from '../../collector/aggregation/golden/config.js';
 import { parseDuration } from '../../collector/config/units.js';
-import { dashboard, DASHBOARDS, num, runbook, sel, type AlertRule, type RecordingRule, type RuleFile, type RuleGroup } from './rules.js';
+import { dashboard, num, runbook, sel, type AlertRule, type RecordingRule, type RuleFile, type RuleGroup } from './rules.js';
 import type { Slo, Thresholds } from './settings.js';
 
 /** [long window, short window, burn-rate factor], by severity. */
@@ -100,7 +101,7 @@ and
       summary: `SLO ${s.name} (${s.sli} of ${who}) burns its error budget ${pace}`,
       description: `{{ $value | humanizePercentage }} of the requests of ${who} are bad (${what}) over the long window; the objective of ${num(s.objective)}% over ${s.window} allows ${num(budget * 100)}%: at this pace the budget is gone ${pace === 'fast' ? 'within days' : 'before the window ends'}.`,
       runbook_url: runbook(t, ALERT),
-      dashboard_url: dashboard(t, DASHBOARDS.slo, { slo: 'slo' }),
+      dashboard_url: dashboard(t, UID.slo, { slo: 'slo' }),
     },
   });
   return { name: `meshtel-slo-${s.name}`, rules: [...records, alert('critical', PAGE, 'fast'), alert('warning', TICKET, 'slowly')] };

@@ -15,16 +15,9 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 
-/** Dashboard UIDs (contract: alerts link to them, alerts/generator/rules.ts DASHBOARDS). */
-export const UID = {
-  overview: 'meshtel-overview',
-  serviceGraph: 'meshtel-service-graph',
-  workload: 'meshtel-workload',
-  edge: 'meshtel-edge',
-  security: 'meshtel-security',
-  slo: 'meshtel-slo',
-  pipeline: 'meshtel-pipeline',
-} as const;
+import { UID } from '../uids.js';
+
+export { UID };
 
 /** The provisioned datasources' UIDs (dashboards/provisioning/datasources/meshtel.yml). */
 export const PROMETHEUS_UID = 'meshtel-prometheus';
