@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, type CollectorProcess } from '../support/collector-process.js';
-import { scrape, startCollectorWith, sum, tracesRequest, Watcher } from '../support/flood.js';
+import { ensureBuilt, startCollector, type CollectorProcess } from '../support/collector-process.js';
+import { scrape, sum, tracesRequest, Watcher } from '../support/flood.js';
 import { OtlpSink } from '../support/otlp-sink.js';
 import { waitFor } from '../support/processes.js';
 
@@ -87,7 +87,7 @@ describe('a flood while the trace backend is slow: the memory limiter', () => {
         '',
       ].join('\n'),
     );
-    collector = await startCollectorWith([`--max-old-space-size=${MAX_OLD_SPACE_MIB}`], ['--config', config, '--otlp-endpoint', '127.0.0.1:0', '--admin-endpoint', '127.0.0.1:0']);
+    collector = await startCollector(['--config', config, '--otlp-endpoint', '127.0.0.1:0', '--admin-endpoint', '127.0.0.1:0'], { nodeArgs: [`--max-old-space-size=${MAX_OLD_SPACE_MIB}`] });
 
     watcher = new Watcher(collector.admin, 100);
     try {

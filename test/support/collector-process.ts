@@ -58,11 +58,16 @@ export interface CollectorProcess {
 }
 
 /**
- * Spawns `meshtel run ARGS` (the built CLI) and resolves once it logged "meshtel collector started",
- * with the addresses it logged there. Stop it with `process.stop()` (SIGTERM) or processes' `stopAll()`.
+ * Spawns `node NODE_ARGS meshtel run ARGS` (the built CLI; `nodeArgs` e.g. `--max-old-space-size`,
+ * which the memory limits are relative to) and resolves once it logged "meshtel collector
+ * started", with the addresses it logged there. Stop it with `process.stop()` (SIGTERM) or
+ * processes' `stopAll()`.
  */
-export async function startCollector(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CollectorProcess> {
-  const p = await startProcess(process.execPath, [CLI, 'run', ...args], {
+export async function startCollector(
+  args: readonly string[],
+  options: { env?: Record<string, string>; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
+): Promise<CollectorProcess> {
+  const p = await startProcess(process.execPath, [...(options.nodeArgs ?? []), CLI, 'run', ...args], {
     readyPattern: /^(\{.*"msg":"meshtel collector started".*\})$/m,
     env: cleanEnv(options.env),
     cwd: ROOT,

@@ -12,10 +12,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { stringAttribute } from '../../collector/model/common.js';
-import { CLI, cleanEnv, ROOT, type CollectorProcess } from './collector-process.js';
 import { encodeOfficial } from './decode-helpers.js';
 import { officialOtlp, officialTraces, pbBigInt } from './otel-fixtures.js';
-import { startProcess } from './processes.js';
 
 // ---------------------------------------------------------------------------------------------
 // The wire tap
@@ -348,32 +346,4 @@ export function tracesRequest(resources: { service: string; spans: number; attri
     };
   });
   return { body: encodeOfficial(officialOtlp().ExportTraceServiceRequest, { resourceSpans }), spanIds };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The collector with V8 flags
-
-/**
- * Spawns `node NODE_ARGS dist/collector/cli/meshtel.js run ARGS` (e.g. `--max-old-space-size`,
- * which the memory limits are relative to) and resolves once it logged that it started.
- */
-export async function startCollectorWith(nodeArgs: readonly string[], args: readonly string[]): Promise<CollectorProcess> {
-  const p = await startProcess(process.execPath, [...nodeArgs, CLI, 'run', ...args], {
-    readyPattern: /^(\{.*"msg":"meshtel collector started".*\})$/m,
-    env: cleanEnv(),
-    cwd: ROOT,
-    timeoutMs: 15_000,
-  });
-  const started = JSON.parse(p.ready[1]!) as { otlp: string; admin: string };
-  return {
-    process: p,
-    otlp: started.otlp,
-    admin: started.admin,
-    logs: () =>
-      p
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
 }
