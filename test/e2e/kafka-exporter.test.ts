@@ -13,7 +13,7 @@ import { countSpans } from '../../collector/model/traces.js';
 import { decodeTracesProto } from '../../collector/otlp/decode-traces-proto.js';
 import type { TraceBatch } from '../../collector/pipeline/consumer.js';
 import { KafkaExporter } from '../../exporters/kafka/kafka-exporter.js';
-import { sum, tracesRequest, type Samples } from '../support/flood.js';
+import { parseExposition, sum, tracesRequest, type Samples } from '../support/flood.js';
 import { MockKafka } from '../support/kafka.js';
 import { waitFor } from '../support/processes.js';
 
@@ -25,13 +25,7 @@ function batch(spans: number): TraceBatch {
 }
 
 async function samples(registry: Registry): Promise<Samples> {
-  const out: Samples = new Map();
-  for (const line of (await registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
+  return parseExposition(await registry.metrics());
 }
 
 function kafkaConfig(brokers: string, producer: Partial<KafkaConfig['producer']> = {}): KafkaConfig {

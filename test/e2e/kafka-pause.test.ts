@@ -16,20 +16,14 @@ import { kafkaClient } from '../../collector/kafka/kafka-client.js';
 import { KafkaReceiver } from '../../collector/receivers/kafka/kafka-receiver.js';
 import { VERSION } from '../../collector/version.js';
 import { PrometheusExporter } from '../../exporters/prometheus/exporter.js';
-import { sum, tracesRequest, type Samples } from '../support/flood.js';
+import { parseExposition, sum, tracesRequest, type Samples } from '../support/flood.js';
 import { MockKafka } from '../support/kafka.js';
 import { waitFor } from '../support/processes.js';
 
 const MiB = 1024 * 1024;
 
 async function samples(registry: Registry): Promise<Samples> {
-  const out: Samples = new Map();
-  for (const line of (await registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
+  return parseExposition(await registry.metrics());
 }
 
 describe('the Kafka receiver under memory pressure', () => {

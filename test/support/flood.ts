@@ -250,8 +250,8 @@ export class SdkSource {
 /** Samples of a Prometheus text exposition: `name{labels}` -> value. */
 export type Samples = Map<string, number>;
 
-export async function scrape(admin: string): Promise<Samples> {
-  const text = await (await fetch(`http://${admin}/metrics`)).text();
+/** Every sample of a text exposition, by series (`name{labels}`). */
+export function parseExposition(text: string): Samples {
   const out: Samples = new Map();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
@@ -259,6 +259,11 @@ export async function scrape(admin: string): Promise<Samples> {
     out.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return out;
+}
+
+/** A collector's /metrics, parsed. */
+export async function scrape(admin: string): Promise<Samples> {
+  return parseExposition(await (await fetch(`http://${admin}/metrics`)).text());
 }
 
 /**
