@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { TracesData } from '../../collector/model/traces.js';
 import { encodeTracesProto } from '../../collector/otlp/encode-traces-proto.js';
 import { ProtobufReader, WireType } from '../../collector/otlp/protobuf-reader.js';
 import type { TraceExporterConfig } from './config.js';
+import { connectionPool } from './connection-pool.js';
 import { parseRetryAfter, retryableStatus, type SendResult, type SpanTransport } from './transport.js';
 
 /**
@@ -17,17 +17,7 @@ export class OtlpHttpTransport implements SpanTransport {
 
   constructor(private readonly config: Pick<TraceExporterConfig, 'endpoint' | 'headers' | 'tls' | 'timeout'>) {
     this.url = new URL(config.endpoint.url);
-    const tls = config.tls;
-    this.agent =
-      this.url.protocol === 'https:'
-        ? new https.Agent({
-            keepAlive: true,
-            ca: tls?.ca_file ? readFileSync(tls.ca_file) : undefined,
-            cert: tls?.cert_file ? readFileSync(tls.cert_file) : undefined,
-            key: tls?.key_file ? readFileSync(tls.key_file) : undefined,
-            rejectUnauthorized: !(tls?.insecure_skip_verify ?? false),
-          })
-        : new http.Agent({ keepAlive: true });
+    this.agent = connectionPool(this.url, config.tls);
   }
 
   send(data: TracesData, _spans: number, signal: AbortSignal): Promise<SendResult> {

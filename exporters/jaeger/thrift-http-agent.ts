@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { TraceExporterConfig } from './config.js';
+import { connectionPool } from './connection-pool.js';
 
 /** What became of the one HTTP request a send made: the answer's status and Retry-After, or the error. */
 export interface Exchange {
@@ -30,17 +29,7 @@ export class ExchangeAgent {
   private signal: AbortSignal | undefined;
 
   constructor(url: URL, config: Pick<TraceExporterConfig, 'headers' | 'tls' | 'timeout'>) {
-    const tls = config.tls;
-    this.agent =
-      url.protocol === 'https:'
-        ? new https.Agent({
-            keepAlive: true,
-            ca: tls?.ca_file ? readFileSync(tls.ca_file) : undefined,
-            cert: tls?.cert_file ? readFileSync(tls.cert_file) : undefined,
-            key: tls?.key_file ? readFileSync(tls.key_file) : undefined,
-            rejectUnauthorized: !(tls?.insecure_skip_verify ?? false),
-          })
-        : new http.Agent({ keepAlive: true });
+    this.agent = connectionPool(url, config.tls);
     const headers = Object.entries(config.headers);
     const timeout = config.timeout;
     const pool = this.agent as unknown as { addRequest: AddRequest };
