@@ -1,6 +1,6 @@
 /** Golden-signal alerts per workload (inbound) and per edge (outbound), from meshtel's golden metrics. */
 import { UID } from '../../dashboards/uids.js';
-import { dashboard, num, percent, runbook, sel, type AlertRule, type RuleFile, type Severity } from './rules.js';
+import { dashboard, num, percent, runbook, sel, str, type AlertRule, type RuleFile, type Severity } from './rules.js';
 import type { Thresholds } from './settings.js';
 
 /** What differs between the workload and the edge alerts. */
@@ -120,7 +120,7 @@ function trafficStopped(t: Thresholds, s: Scope): AlertRule {
 unless on (${s.by})
 ${requestRate(s)} > 0
 and on ()
-(sum(up{job="${t.job}"}) > 0)`,
+(sum(up{job=${str(t.job)}}) > 0)`,
     for: '5m',
     labels: { severity: 'warning' },
     annotations: {

@@ -1,6 +1,6 @@
 /** The pipeline's own health: collectors up, data refused, rejected or lost, queues, Kafka, the store. */
 import { UID } from '../../dashboards/uids.js';
-import { dashboard, num, percent, runbook, sel, type RuleFile, type Severity } from './rules.js';
+import { dashboard, num, percent, runbook, sel, str, type RuleFile, type Severity } from './rules.js';
 import type { Thresholds } from './settings.js';
 
 interface Spec {
@@ -13,7 +13,7 @@ interface Spec {
 }
 
 export function pipelineRules(t: Thresholds): RuleFile {
-  const job = `job="${t.job}"`;
+  const job = `job=${str(t.job)}`;
   const rate = (metric: string, by: string, ...matchers: string[]) => `sum by (${by}) (rate(${sel(metric, job, ...matchers)}[5m]))`;
   const rejected = (signal: 'spans' | 'metric_points', what: string): Spec => ({
     alert: `Meshtel${signal === 'spans' ? 'Spans' : 'MetricPoints'}Rejected`,

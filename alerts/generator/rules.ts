@@ -41,6 +41,11 @@ export function dashboard(t: Thresholds, uid: string, vars: Record<string, strin
   return `${t.grafana_url.replace(/\/$/, '')}/d/${uid}${query === '' ? '' : `?${query}`}`;
 }
 
+/** A PromQL string literal of `value`: quotes and backslashes escaped, so any value stays one string. */
+export function str(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 /** A selector: `metric{a="b", <extra>}`, empty matchers left out. */
 export function sel(metric: string, ...matchers: string[]): string {
   const m = matchers.filter((x) => x.trim() !== '');

@@ -1,6 +1,6 @@
 /** Security alerts: plaintext where mTLS is expected, workload certificates close to expiry. */
 import { UID } from '../../dashboards/uids.js';
-import { dashboard, num, runbook, sel, type AlertRule, type RuleFile, type Severity } from './rules.js';
+import { dashboard, num, runbook, sel, str, type AlertRule, type RuleFile, type Severity } from './rules.js';
 import type { Thresholds } from './settings.js';
 
 export function securityRules(t: Thresholds): RuleFile {
@@ -36,8 +36,8 @@ label_replace(label_replace(${meshedDestinations}, "dst_namespace", "$1", "names
 
 function plaintextInMtlsOnlyNamespace(t: Thresholds): AlertRule {
   const alert = 'MeshtelPlaintextInMtlsOnlyNamespace';
-  const matchers = [`tls="false"`, `namespace=~"${t.mtls_only_namespaces}"`];
-  if (t.plaintext_allowed_workloads !== '') matchers.push(`workload!~"${t.plaintext_allowed_workloads}"`);
+  const matchers = [`tls="false"`, `namespace=~${str(t.mtls_only_namespaces)}`];
+  if (t.plaintext_allowed_workloads !== '') matchers.push(`workload!~${str(t.plaintext_allowed_workloads)}`);
   return {
     alert,
     expr: `sum by (namespace, workload) (rate(${sel('meshtel_workload_requests_total', ...matchers, t.workload_matchers)}[5m])) > 0`,

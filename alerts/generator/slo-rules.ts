@@ -8,7 +8,7 @@
 import { UID } from '../../dashboards/uids.js';
 import { goldenConfigSchema } from '../../collector/aggregation/golden/config.js';
 import { parseDuration } from '../../collector/config/units.js';
-import { dashboard, num, runbook, sel, type AlertRule, type RecordingRule, type RuleFile, type RuleGroup } from './rules.js';
+import { dashboard, num, runbook, sel, str, type AlertRule, type RecordingRule, type RuleFile, type RuleGroup } from './rules.js';
 import type { Slo, Thresholds } from './settings.js';
 
 /** [long window, short window, burn-rate factor], by severity. */
@@ -41,7 +41,7 @@ function errorRatio(s: Slo, window: string): string {
   const prefix = s.workload ? 'meshtel_workload' : 'meshtel_edge';
   const who = Object.entries(identity(s))
     .filter(([k]) => k !== 'slo' && k !== 'sli')
-    .map(([k, v]) => `${k}="${v}"`);
+    .map(([k, v]) => `${k}=${str(v)}`);
   if (s.sli === 'availability') {
     // `or vector(0)`: no failure series yet is a ratio of 0, not no data (a healthy service
     // must show its budget, and its burn alerts must have something to evaluate).

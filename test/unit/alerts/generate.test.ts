@@ -80,6 +80,25 @@ describe('meshtel alerts generate', () => {
     }
   });
 
+  it('keeps hostile values one PromQL string each: quotes and backslashes in job, regexes and SLO names', () => {
+    requireProgram('promtool');
+    const d = dir();
+    try {
+      writeFileSync(join(d, 't.yml'), String.raw`job: 'meshtel"} or vector(1) #'` + '\n' + String.raw`mtls_only_namespaces: 'prod\d+|a"b'` + '\n' + String.raw`plaintext_allowed_workloads: 'ingress-\w+'` + '\n');
+      writeFileSync(join(d, 's.yml'), 'slos:\n  - name: x\n    workload: { namespace: \'we"ird\', name: \'back\\\\slash\' }\n    sli: availability\n    objective: 99\n');
+      const files = generateRules({ thresholdsFile: join(d, 't.yml'), sloFile: join(d, 's.yml') });
+      for (const [name, text] of files) writeFileSync(join(d, name), text);
+      const out = execFileSync('promtool', ['check', 'rules', ...[...files.keys()].map((f) => join(d, f))], { encoding: 'utf8' });
+      expect(out.match(/SUCCESS/g)).toHaveLength(files.size);
+      const expr = (file: string, alert: string) =>
+        (parse(files.get(file)!) as { groups: RuleGroup[] }).groups.flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === alert)!.expr;
+      expect(expr('meshtel-pipeline.rules.yml', 'MeshtelCollectorDown')).toBe(String.raw`up{job="meshtel\"} or vector(1) #"} == 0`);
+      expect(expr('meshtel-security.rules.yml', 'MeshtelPlaintextInMtlsOnlyNamespace')).toContain(String.raw`namespace=~"prod\\d+|a\"b"`);
+    } finally {
+      rmSync(d, { recursive: true });
+    }
+  });
+
   it('names the key and the problem in a bad thresholds or SLO file', () => {
     const d = dir();
     try {
