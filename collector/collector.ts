@@ -6,7 +6,7 @@ import { ThriftTransport } from '../exporters/jaeger/thrift-transport.js';
 import { TraceExporter } from '../exporters/jaeger/trace-exporter.js';
 import type { SpanTransport } from '../exporters/jaeger/transport.js';
 import { KafkaExporter } from '../exporters/kafka/kafka-exporter.js';
-import { EXPOSITION_CONTENT_TYPE, PrometheusExporter } from '../exporters/prometheus/exporter.js';
+import { CONTENT_TYPES, negotiate, PrometheusExporter } from '../exporters/prometheus/exporter.js';
 import { Admission } from './admission/admission.js';
 import { Aggregator, systemClock, type Clock } from './aggregation/aggregator.js';
 import { AdminServer } from './api/admin-server.js';
@@ -85,8 +85,10 @@ export class Collector {
     this.receiver = mode === 'aggregator' ? undefined : new OtlpHttpReceiver(config.receivers.otlp, { ...deps, logger: this.logger });
     this.kafkaReceiver = mode !== 'gateway' && kafka !== undefined ? new KafkaReceiver(config.kafka, kafka, { ...deps, logger: this.logger.child({ component: 'kafka-receiver' }) }) : undefined;
     this.admin = new AdminServer(config.admin, {
-      renderMetrics: () => this.exporter.render(),
-      metricsContentType: EXPOSITION_CONTENT_TYPE,
+      renderMetrics: async (accept) => {
+        const format = negotiate(accept);
+        return { contentType: CONTENT_TYPES[format], body: await this.exporter.render(format) };
+      },
       traffic: this.aggregator.traffic,
       minWindowMs: config.aggregation.windows.slot,
       gaugeStaleMs: config.aggregation.golden.gauge_stale_after,

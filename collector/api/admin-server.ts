@@ -8,9 +8,8 @@ import type { AdminConfig } from './config.js';
 import { edgesView, statView } from './views.js';
 
 export interface AdminServerDeps {
-  /** Renders the Prometheus text exposition. */
-  renderMetrics: () => Promise<string>;
-  metricsContentType: string;
+  /** Renders the Prometheus exposition in the format the scraper's Accept header asks for. */
+  renderMetrics: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
   traffic: TrafficStore;
   /** Smallest window a query may ask for (the slot length). */
   minWindowMs: number;
@@ -72,11 +71,12 @@ export class AdminServer implements Lifecycle {
     const d = this.deps;
     const app = createHttpApp(d.logger, { component: 'admin' });
 
-    app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', async (req, reply) => {
       const waiting = this.scraped;
       this.scraped = [];
       if (waiting.length > 0) reply.raw.once('finish', () => waiting.forEach((done) => done()));
-      return reply.type(d.metricsContentType).send(await d.renderMetrics());
+      const { contentType, body } = await d.renderMetrics(req.headers.accept);
+      return reply.type(contentType).header('vary', 'Accept').send(body);
     });
     app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
     app.get('/readyz', (_req, reply) => (d.ready() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' })));

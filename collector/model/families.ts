@@ -10,6 +10,23 @@ export interface HistogramData {
   counts: ArrayLike<number>;
   sum: number;
   count: number;
+  /** Per bucket (indexed like `counts`), the latest exemplar kept for it, if any. */
+  exemplars?: readonly (BucketExemplar | undefined)[];
+}
+
+/**
+ * One traced request whose value fell in a histogram bucket: the link from a latency panel to
+ * the trace in Jaeger. Kept per bucket, the latest one replacing the one before.
+ */
+export interface BucketExemplar {
+  /** 32 lowercase hex digits. */
+  readonly traceId: string;
+  /** 16 lowercase hex digits. */
+  readonly spanId: string;
+  /** The observation, in the family's unit. */
+  readonly value: number;
+  /** When meshtel took it (not the span's own clock), ms since the epoch. */
+  readonly timestampMs: number;
 }
 
 export type Labels = Readonly<Record<string, string>>;

@@ -27,7 +27,10 @@ export interface PrometheusOptions {
   alertResendDelay?: string;
 }
 
-/** A real Prometheus with its TSDB in a temporary directory, removed when it stops. */
+/**
+ * A real Prometheus with its TSDB in a temporary directory, removed when it stops. Exemplar
+ * storage is on, so that latency panels can link to the traces meshtel's exemplars name.
+ */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'meshtel-prometheus-'));
   const config = {
@@ -44,6 +47,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=${options.listen ?? '127.0.0.1:0'}`,
       '--web.enable-lifecycle',
+      '--enable-feature=exemplar-storage',
       ...(options.alertResendDelay === undefined ? [] : [`--rules.alert.resend-delay=${options.alertResendDelay}`]),
     ],
     dir,

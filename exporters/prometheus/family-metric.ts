@@ -1,4 +1,4 @@
-import type { HistogramData, Labels, MetricFamily } from '../../collector/model/families.js';
+import type { BucketExemplar, HistogramData, Labels, MetricFamily } from '../../collector/model/families.js';
 
 /** One line of the exposition, in the shape prom-client's Registry renders. */
 interface Value {
@@ -6,6 +6,8 @@ interface Value {
   labels: Labels;
   sharedLabels?: Labels;
   metricName?: string;
+  /** Rendered by prom-client in OpenMetrics only; timestamp in seconds. */
+  exemplar?: { labelSet: Labels; value: number; timestamp: number };
 }
 
 const NO_LABELS: Labels = Object.freeze({});
@@ -30,7 +32,8 @@ export class FamilyMetric {
     this.le = [...(family.bounds ?? []).map((b) => Object.freeze({ le: formatBound(b) })), Object.freeze({ le: '+Inf' })];
   }
 
-  get(): { name: string; help: string; type: string; aggregator: string; values: Value[] } {
+  /** The family's samples; with `exemplars`, each histogram bucket that kept one carries it. */
+  get(exemplars = false): { name: string; help: string; type: string; aggregator: string; values: Value[] } {
     const values: Value[] = [];
     if (this.type === 'histogram') {
       const bucket = `${this.name}_bucket`;
@@ -39,10 +42,14 @@ export class FamilyMetric {
       const le = this.le;
       this.family.collect((labels, v) => {
         const h = v as HistogramData;
+        const kept = exemplars ? h.exemplars : undefined;
         let cumulative = 0;
         for (let i = 0; i < le.length; i++) {
           cumulative += h.counts[i]!;
-          values.push({ value: cumulative, labels: le[i]!, sharedLabels: labels, metricName: bucket });
+          const value: Value = { value: cumulative, labels: le[i]!, sharedLabels: labels, metricName: bucket };
+          const x = kept?.[i];
+          if (x !== undefined) value.exemplar = exemplarOf(x);
+          values.push(value);
         }
         values.push({ value: h.sum, labels: NO_LABELS, sharedLabels: labels, metricName: sum });
         values.push({ value: h.count, labels: NO_LABELS, sharedLabels: labels, metricName: count });
@@ -57,6 +64,10 @@ export class FamilyMetric {
 
   /** Part of prom-client's interface; aggregated state is never reset by the registry. */
   reset(): void {}
+}
+
+function exemplarOf(x: BucketExemplar): NonNullable<Value['exemplar']> {
+  return { labelSet: { trace_id: x.traceId, span_id: x.spanId }, value: x.value, timestamp: x.timestampMs / 1000 };
 }
 
 /** Bucket bounds as Prometheus clients print them (`0.005`, `1`, `15000`). */

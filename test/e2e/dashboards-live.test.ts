@@ -19,7 +19,9 @@
  * Prometheus, the one the pipeline dashboard is checked against.
  *
  * Then the service-graph panel: its queries, merged and renamed as the panel's transformations say,
- * must give the nodes and edges of the example mesh with the right mTLS flags.
+ * must give the nodes and edges of the example mesh with the right mTLS flags. And the exemplars:
+ * every target that asks for them gets them from Prometheus where the data has them, and each one
+ * names a span the collector exported (to an OTLP stand-in for Jaeger).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -35,13 +37,15 @@ import { configSchema } from '../../collector/config/schema.js';
 import { ensureBuilt, ROOT, startCollector as startCollectorProcess } from '../support/collector-process.js';
 import { MockKafka, startAggregator } from '../support/kafka.js';
 import { RunningMesh } from '../support/mesh.js';
-import { stopAll } from '../support/processes.js';
+import { OtlpSink } from '../support/otlp-sink.js';
+import { stopAll, waitFor } from '../support/processes.js';
 import { Prometheus } from '../support/prometheus.js';
 import { requireProgram } from '../support/system-packages.js';
 
 interface Target {
   refId: string;
   expr: string;
+  exemplar?: boolean;
 }
 interface Panel {
   type: string;
@@ -89,6 +93,8 @@ function substitute(text: string, b: Binding): string {
 
 let collector: Collector;
 let mesh: RunningMesh;
+/** Stands in for Jaeger: every span the collector exports. */
+let jaeger: OtlpSink;
 /** Scrapes `collector` only, and evaluates the shipped rules: every dashboard but the pipeline's. */
 let prometheus: Prometheus;
 /** Scrapes `collector`, the gateway and the aggregator: the pipeline dashboard. */
@@ -187,6 +193,8 @@ beforeAll(async () => {
   // sampled out, others awaiting their decision), and to a port nothing listens on with a budget
   // (spans sampled out by it), a small queue (full: enqueue failures) and quick retries (given up).
   const nowhere = await closedPort();
+  jaeger = await new OtlpSink().start();
+  cleanup.push(() => jaeger.stop());
   collector = new Collector(
     configSchema.parse({
       receivers: { otlp: { endpoint: '127.0.0.1:0' } },
@@ -194,6 +202,7 @@ beforeAll(async () => {
       aggregation: { service_graph: { store_ttl: '1s' } },
       exporters: {
         traces: [
+          { name: 'jaeger', endpoint: jaeger.endpoint },
           { name: 'gateway', endpoint: `http://${gateway.otlp}`, tail_sampling: { decision_wait: '1s', others: { rate: 50 } } },
           {
             name: 'unreachable',
@@ -324,4 +333,70 @@ describe('the service-graph panel', () => {
       expect(e.secondarystat as number).toBeGreaterThan(0.9);
     }
   }, 60_000);
+});
+
+interface ExemplarSeries {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
+}
+
+/** Prometheus' `/api/v1/query_exemplars` over the last ten minutes, as Grafana asks for them. */
+async function queryExemplars(p: Prometheus, promql: string): Promise<ExemplarSeries[]> {
+  const now = Date.now() / 1000;
+  const params = new URLSearchParams({ query: promql, start: String(now - 600), end: String(now) });
+  const res = (await (await fetch(`${p.url}/api/v1/query_exemplars?${params.toString()}`)).json()) as { status: string; data: ExemplarSeries[]; error?: string };
+  if (res.status !== 'success') throw new Error(`exemplars of ${promql}: ${res.error}`);
+  return res.data;
+}
+
+/**
+ * The golden latency histograms come from the proxies' own metrics, and the example mesh's
+ * proxies (the OpenTelemetry JS metrics SDK) attach no exemplars to them: meshtel passes the
+ * proxies' exemplars through and invents none, so these targets must have none here.
+ */
+const PROXY_HISTOGRAMS = /meshtel_(workload|edge)_request_duration_seconds_bucket/;
+
+describe('exemplars', () => {
+  it('every target that asks for them gets exemplars from span data, each naming a span the collector exported', async () => {
+    const problems: string[] = [];
+    const named: { target: string; traceId: string; spanId: string }[] = [];
+    for (const d of dashboards) {
+      const all = await bindings(d, problems);
+      for (const p of d.panels) {
+        for (const t of (p.targets ?? []).filter((x) => x.exemplar === true)) {
+          const target = `${d.uid} / ${p.title} / ${t.refId}`;
+          let found: ExemplarSeries[] = [];
+          for (const b of all) {
+            found = (await queryExemplars(prometheusFor(d.uid), substitute(t.expr, b))).filter((x) => x.exemplars.length > 0);
+            if (found.length > 0) break;
+          }
+          const fromProxies = PROXY_HISTOGRAMS.test(t.expr);
+          if (fromProxies && found.length > 0) problems.push(`${target}: exemplars on a proxy histogram, which the example mesh's proxies never send`);
+          if (!fromProxies && found.length === 0) problems.push(`${target}: no exemplars for any of ${all.length} variable combinations: ${t.expr}`);
+          for (const x of found.flatMap((f) => f.exemplars)) {
+            named.push({ target, traceId: x.labels.trace_id ?? '', spanId: x.labels.span_id ?? '' });
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(named.length).toBeGreaterThan(0);
+    // The exporter sends a span within its batch timeout of the scrape that showed its exemplar.
+    const exported = () => {
+      const ids = new Set<string>();
+      for (const data of jaeger.accepted) for (const rs of data.resourceSpans) for (const ss of rs.scopeSpans) for (const x of ss.spans) ids.add(`${x.traceId}/${x.spanId}`);
+      return ids;
+    };
+    const missing = await waitFor(
+      'every exemplar span exported',
+      () => {
+        const ids = exported();
+        const left = named.filter((n) => !ids.has(`${n.traceId}/${n.spanId}`));
+        return left.length === 0 ? left : undefined;
+      },
+      30_000,
+      250,
+    ).catch(() => named.filter((n) => !exported().has(`${n.traceId}/${n.spanId}`)));
+    expect(missing).toEqual([]);
+  }, 120_000);
 });

@@ -29,6 +29,50 @@ export function parseSeries(text: string): Map<string, number> {
   return series;
 }
 
+export interface ExemplarSample {
+  labels: Record<string, string>;
+  value: number;
+  /** Seconds since the epoch. */
+  timestamp: number;
+}
+
+/**
+ * Parses an OpenMetrics exposition: the series as `parseSeries` gives them (so the two formats
+ * can be compared), and the exemplars by series. Checks the framing OpenMetrics requires: `# EOF`
+ * last, no blank lines.
+ */
+export function parseOpenMetrics(text: string): { series: Map<string, number>; exemplars: Map<string, ExemplarSample> } {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (lines.at(-1) !== '# EOF') throw new Error('OpenMetrics exposition does not end with # EOF');
+  lines.pop();
+  const plain: string[] = [];
+  const exemplarOf = new Map<number, ExemplarSample>();
+  for (const line of lines) {
+    if (line === '') throw new Error('blank line in an OpenMetrics exposition');
+    const m = /^(.*?\S) # \{(.*)\} (\S+) (\S+)$/.exec(line);
+    if (m === null || line.startsWith('#')) {
+      plain.push(line);
+      continue;
+    }
+    const labels = Object.fromEntries([...m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    exemplarOf.set(plain.length, { labels, value: Number(m[3]), timestamp: Number(m[4]) });
+    plain.push(m[1]!);
+  }
+  const series = parseSeries(plain.join('\n'));
+  const keys = [...series.keys()];
+  const exemplars = new Map<string, ExemplarSample>();
+  // parseSeries keeps sample order and skips only comments, so sample i is the i-th non-comment line.
+  let sample = 0;
+  for (const [i, line] of plain.entries()) {
+    if (line.startsWith('#')) continue;
+    const x = exemplarOf.get(i);
+    if (x !== undefined) exemplars.set(keys[sample]!, x);
+    sample++;
+  }
+  return { series, exemplars };
+}
+
 /** The series of `actual` whose name starts with one of `prefixes`. */
 export function only(actual: Map<string, number>, prefixes: readonly string[]): Map<string, number> {
   return new Map([...actual].filter(([k]) => prefixes.some((p) => k.startsWith(p))));

@@ -1,7 +1,8 @@
 import { attributesKey, type KeyValue } from '../../model/common.js';
 import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
-import { Temporality, type ExponentialHistogramPoint, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
-import { Rebucketer } from '../histogram.js';
+import { Temporality, type Exemplar, type ExponentialHistogramPoint, type HistogramPoint, type NumberPoint, type ResourceMetrics } from '../../model/metrics.js';
+import { keepExemplar, type ExemplarSlots } from '../exemplars.js';
+import { bucketIndex, Rebucketer } from '../histogram.js';
 import { workloadOf, type Workload } from '../identity.js';
 import { SeriesTable, seriesFor, type Series } from '../series-table.js';
 import type { TrafficStore } from '../traffic/traffic-store.js';
@@ -21,7 +22,7 @@ interface Target {
   dst: Workload | undefined;
 }
 
-interface Histogram extends Series {
+interface Histogram extends Series, ExemplarSlots {
   counts: Float64Array;
   sum: number;
   count: number;
@@ -32,6 +33,8 @@ interface Count extends Series {
 }
 
 const WORKLOAD_LABELS = ['namespace', 'workload'];
+/** A trace or span id an exemplar can link with: present and not all zeros. */
+const LINKABLE_ID = /^(?!0+$)[0-9a-f]+$/;
 const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
 const POINT_OUTCOMES = ['used', 'baseline', 'unrecognized', 'no_direction', 'no_destination', 'no_value', 'other_peer'] as const;
 type PointOutcome = (typeof POINT_OUTCOMES)[number];
@@ -40,7 +43,8 @@ type PointOutcome = (typeof POINT_OUTCOMES)[number];
  * Golden metrics from the proxies' own metrics (every request, not only sampled ones): requests
  * by outcome and mTLS, latency, open and closed TCP connections and bytes, per workload (inbound)
  * and per edge (outbound), merged across the instances of a workload; and per workload the
- * soonest expiry of its instances' identity certificates. Exported as `meshtel_workload_*` and
+ * soonest expiry of its instances' identity certificates. Latency histograms keep the proxies' own
+ * exemplars (those of traced requests), the latest per bucket. Exported as `meshtel_workload_*` and
  * `meshtel_edge_*`; requests, latency and open connections are also added to the windows of the
  * query API as `proxy` traffic.
  */
@@ -74,7 +78,7 @@ export class GoldenMetrics {
       outbound: new SeriesTable<S>(`meshtel_edge_${prefix}`, [...EDGE_LABELS, ...labels], maxSeries, create),
     });
     this.requests = table<Count>('requests', ['classification', 'tls'], () => ({ value: 0 }));
-    this.latency = table<Histogram>('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0 }));
+    this.latency = table<Histogram>('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0, exemplars: undefined, exemplarDue: 0 }));
     this.bytes = table<Count>('tcp_bytes', ['direction'], () => ({ value: 0 }));
     this.tcp = table<Gauges>('tcp_open_connections', [], () => ({ streams: new Map() }));
     this.closed = table<Count>('tcp_closed_connections', ['outcome'], () => ({ value: 0 }));
@@ -177,7 +181,8 @@ export class GoldenMetrics {
         const count = d[0]!;
         if (count <= 0) return 'used';
         if (input.role === 'requests_and_latency') this.addRequests(t, h.attributes, count, since, now);
-        this.addLatency(t, d, since, now);
+        const series = this.addLatency(t, d, since, now);
+        if (h.exemplars.length > 0) this.keepExemplars(series, h.exemplars, input.toSeconds, now);
         return 'used';
       }
     }
@@ -241,22 +246,38 @@ export class GoldenMetrics {
   private inLayout(bounds: readonly number[], counts: readonly number[], count: number, sum: number, toSeconds: number): number[] {
     const buckets = this.scratch.fill(0);
     if (counts.length > 0) {
-      const scaled = toSeconds === 1 ? bounds : bounds.map((b) => (toSeconds === 1e-3 ? b / 1000 : b * toSeconds));
+      const scaled = toSeconds === 1 ? bounds : bounds.map((b) => inSeconds(b, toSeconds));
       this.rebucketer.add(scaled, counts, buckets);
     }
     return [count, sum * toSeconds, ...buckets];
   }
 
   /** Adds latency `d` = [count, sum in seconds, ...counts over this layout] to the series and window. */
-  private addLatency(t: Target, d: readonly number[], since: number, now: number): void {
+  /** Adds a latency delta (see explicitDelta) to the target's histogram and windows; returns the histogram. */
+  private addLatency(t: Target, d: readonly number[], since: number, now: number): Histogram {
     const h = this.series(this.latency, t, [], now);
     for (let i = 0; i < h.counts.length; i++) h.counts[i]! += d[2 + i]!;
     h.sum += d[1]!;
     h.count += d[0]!;
     const slot = this.slot(t, since, now);
-    if (slot === undefined) return;
-    slot[LATENCY_SUM]! += d[1]!;
-    for (let i = 0; i < h.counts.length; i++) slot[BUCKETS + i]! += d[2 + i]!;
+    if (slot !== undefined) {
+      slot[LATENCY_SUM]! += d[1]!;
+      for (let i = 0; i < h.counts.length; i++) slot[BUCKETS + i]! += d[2 + i]!;
+    }
+    return h;
+  }
+
+  /**
+   * The proxy's own exemplars (OTLP, on its histogram point), each into the bucket its value
+   * falls in, in seconds. Only exemplars of sampled requests (with a trace id) link to a trace.
+   */
+  private keepExemplars(h: Histogram, exemplars: readonly Exemplar[], toSeconds: number, now: number): void {
+    for (const x of exemplars) {
+      if (!LINKABLE_ID.test(x.traceId) || !LINKABLE_ID.test(x.spanId)) continue;
+      const value = inSeconds(Number(x.value), toSeconds);
+      if (!Number.isFinite(value)) continue;
+      keepExemplar(h, h.counts.length, bucketIndex(this.bounds, value), { traceId: x.traceId, spanId: x.spanId, value, timestampMs: now });
+    }
   }
 
   private slot(t: Target, since: number, now: number): Float64Array | undefined {
@@ -372,3 +393,8 @@ export class GoldenMetrics {
 
 const NO_LABELS: Labels = Object.freeze({});
 const OUTCOME_LABELS: Record<string, Labels> = Object.fromEntries(POINT_OUTCOMES.map((o) => [o, Object.freeze({ outcome: o })]));
+
+/** `value` (in a unit worth `toSeconds` seconds) in seconds; ms divided, so 36 ms is exactly 0.036. */
+function inSeconds(value: number, toSeconds: number): number {
+  return toSeconds === 1e-3 ? value / 1000 : value * toSeconds;
+}

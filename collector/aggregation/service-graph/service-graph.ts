@@ -1,5 +1,6 @@
 import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
 import { SpanKind, type Span } from '../../model/traces.js';
+import { sampleExemplar, type ExemplarSlots } from '../exemplars.js';
 import { bucketIndex } from '../histogram.js';
 import { workloadOfAddress, type Workload } from '../identity.js';
 import type { SpanFacts } from '../span-facts.js';
@@ -34,6 +35,9 @@ export interface ObservedEdge {
 
 interface Half {
   workload: Workload;
+  /** The span's, for exemplars. */
+  traceId: string;
+  spanId: string;
   seconds: number;
   startMs: number;
   failed: boolean;
@@ -52,7 +56,7 @@ interface EdgeSeries extends Series {
   server: Histogram;
 }
 
-interface Histogram {
+interface Histogram extends ExemplarSlots {
   counts: Float64Array;
   sum: number;
   count: number;
@@ -67,7 +71,8 @@ const NO_LABELS: Labels = Object.freeze({});
  * parent span id and counts one edge per pair, with client and server latency, failures, the
  * namespaces of both ends and whether the hop ran over TLS. Metric names and labels follow
  * Grafana Tempo's service-graph processor, plus the mesh labels `client_namespace`,
- * `server_namespace` and `tls`.
+ * `server_namespace` and `tls`. Each latency histogram keeps an exemplar per bucket (the trace and
+ * span id of that side's span), refreshed at most once a second.
  *
  * What cannot be paired: a root SERVER span becomes an edge from the virtual node `user`; a
  * client span that expires unpaired becomes an edge to a virtual node when it names its peer
@@ -91,7 +96,7 @@ export class ServiceGraph {
   ) {
     this.bounds = config.histogram_buckets.map((ms) => ms / 1000);
     const n = this.bounds.length + 1;
-    const histogram = (): Histogram => ({ counts: new Float64Array(n), sum: 0, count: 0 });
+    const histogram = (): Histogram => ({ counts: new Float64Array(n), sum: 0, count: 0, exemplars: undefined, exemplarDue: 0 });
     this.edges = new SeriesTable<EdgeSeries>('traces_service_graph_request', EDGE_LABELS, maxSeries, () => ({
       requests: 0,
       failed: 0,
@@ -125,6 +130,8 @@ export class ServiceGraph {
     const messaging = kind === SpanKind.PRODUCER || kind === SpanKind.CONSUMER;
     const half: Half = {
       workload,
+      traceId: span.traceId,
+      spanId: span.spanId,
       seconds: facts.seconds,
       startMs: facts.startMs,
       failed: facts.failed,
@@ -174,8 +181,8 @@ export class ServiceGraph {
     const s = this.edgeSeries(client.workload, server.workload, connectionType, tls);
     s.requests += weight;
     if (failed) s.failed += weight;
-    this.observe(s.client, client.seconds, weight);
-    this.observe(s.server, server.seconds, weight);
+    this.observe(s.client, client, weight);
+    this.observe(s.server, server, weight);
     this.onEdge({
       client: client.workload,
       server: server.workload,
@@ -196,7 +203,7 @@ export class ServiceGraph {
     const s = this.edgeSeries(client, server.workload, 'virtual_node', tls);
     s.requests += server.weight;
     if (server.failed) s.failed += server.weight;
-    this.observe(s.server, server.seconds, server.weight);
+    this.observe(s.server, server, server.weight);
     this.onEdge({
       client,
       server: server.workload,
@@ -229,7 +236,7 @@ export class ServiceGraph {
     const s = this.edgeSeries(client.workload, server, client.peerType, tls);
     s.requests += client.weight;
     if (client.failed) s.failed += client.weight;
-    this.observe(s.client, client.seconds, client.weight);
+    this.observe(s.client, client, client.weight);
     this.onEdge({
       client: client.workload,
       server,
@@ -248,10 +255,14 @@ export class ServiceGraph {
     return seriesFor(this.edges, [client.name, server.name, connectionType, client.namespace, server.namespace, tls ? 'true' : 'false'], this.now);
   }
 
-  private observe(h: Histogram, seconds: number, weight: number): void {
-    h.counts[bucketIndex(this.bounds, seconds)]! += weight;
+  /** One side's latency (`half`'s), counted `weight` times; an exemplar at most once a second. */
+  private observe(h: Histogram, half: Half, weight: number): void {
+    const seconds = half.seconds;
+    const bucket = bucketIndex(this.bounds, seconds);
+    h.counts[bucket]! += weight;
     h.sum += seconds * weight;
     h.count += weight;
+    if (this.now >= h.exemplarDue) sampleExemplar(h, h.counts.length, bucket, half.traceId, half.spanId, seconds, this.now);
   }
 
   private count(table: SeriesTable<Count>, client: string, server: string, half: Half): void {

@@ -1,5 +1,6 @@
 import type { MetricFamily } from '../../model/families.js';
 import type { Span } from '../../model/traces.js';
+import { sampleExemplar, type ExemplarSlots } from '../exemplars.js';
 import { bucketIndex } from '../histogram.js';
 import type { SpanFacts } from '../span-facts.js';
 import { SeriesTable, seriesFor, type Series } from '../series-table.js';
@@ -15,7 +16,7 @@ const KIND_LABELS = [
 ];
 const STATUS_LABELS = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
-interface SpanSeries extends Series {
+interface SpanSeries extends Series, ExemplarSlots {
   /** Calls, scaled by sampling weight. */
   calls: number;
   counts: Float64Array;
@@ -29,7 +30,8 @@ export type ServiceSeries = Map<string, (SpanSeries | undefined)[]>;
 /**
  * Span metrics: `traces_span_metrics_calls_total` and `traces_span_metrics_duration_milliseconds`,
  * labelled `service_name`, `span_name`, `span_kind`, `status_code`. Every span counts, scaled by
- * the sampling probability it carries.
+ * the sampling probability it carries. Each series keeps an exemplar (trace and span id) per
+ * bucket, refreshed at most once a second.
  */
 export class SpanMetrics {
   readonly table: SeriesTable<SpanSeries>;
@@ -45,6 +47,8 @@ export class SpanMetrics {
       calls: 0,
       counts: new Float64Array(n),
       sum: 0,
+      exemplars: undefined,
+      exemplarDue: 0,
     }));
   }
 
@@ -76,9 +80,11 @@ export class SpanMetrics {
     } else s.updated = now;
     const weight = facts.weight;
     const ms = facts.milliseconds;
+    const bucket = bucketIndex(this.bounds, ms);
     s.calls += weight;
-    s.counts[bucketIndex(this.bounds, ms)]! += weight;
+    s.counts[bucket]! += weight;
     s.sum += ms * weight;
+    if (now >= s.exemplarDue) sampleExemplar(s, s.counts.length, bucket, span.traceId, span.spanId, ms, now);
   }
 
   sweep(now: number, ttlMs: number): void {
@@ -107,7 +113,7 @@ export class SpanMetrics {
         type: 'histogram',
         bounds: this.bounds,
         collect: (emit) => {
-          for (const [labels, s] of table.entries()) emit(labels, { counts: s.counts, sum: s.sum, count: s.calls });
+          for (const [labels, s] of table.entries()) emit(labels, { counts: s.counts, sum: s.sum, count: s.calls, exemplars: s.exemplars });
         },
       },
     ];
