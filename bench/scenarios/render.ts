@@ -8,14 +8,21 @@ import { injectSender } from './clients.js';
 import { aggregationState, exporterFor, receiverApp, startCollector } from './collector.js';
 
 const UNTIMED_RENDERS = 3;
+/** Prometheus 2.x's scrape Accept header: it prefers OpenMetrics. */
+const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
-/** Times `count` renders of /metrics: PrometheusExporter.render() directly, and GET through the admin server. */
+/**
+ * Times `count` renders of /metrics: PrometheusExporter.render() directly, in the text format and
+ * in OpenMetrics (with exemplars, what Prometheus asks for), and GET through the admin server
+ * the way Prometheus asks.
+ */
 export async function measureRenders(collector: Collector, count: number): Promise<RenderRun[]> {
   const exporter = exporterFor(collector);
   const url = `http://${collector.adminAddress}/metrics`;
   return [
     await timeRenders('PrometheusExporter.render()', () => exporter.render(), count),
-    await timeRenders('GET /metrics (admin server, fetch)', async () => (await fetch(url)).text(), count),
+    await timeRenders("PrometheusExporter.render('openmetrics')", () => exporter.render('openmetrics'), count),
+    await timeRenders('GET /metrics (admin server, fetch, Accept as Prometheus sends it)', async () => (await fetch(url, { headers: { accept: PROMETHEUS_ACCEPT } })).text(), count),
   ];
 }
 
@@ -28,7 +35,7 @@ async function timeRenders(label: string, render: () => Promise<string>, count: 
     text = await render();
     samples.push(performance.now() - t0);
   }
-  const lines = text.split('\n').filter((l) => l !== '');
+  const lines = text.split('\n').filter((l) => l !== '' && l !== '# EOF');
   return { label, latencyMs: latency(samples), series: lines.filter((l) => !l.startsWith('#')).length, lines: lines.length, bytes: Buffer.byteLength(text) };
 }
 
