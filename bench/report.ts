@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { dec, int } from './measure/format.js';
 import type { BenchOptions } from './options.js';
 import { exportReportLines } from './scenarios/export.js';
+import { OVERLOAD } from './scenarios/overload.js';
 import { kafkaReportLines } from './scenarios/kafka.js';
 import type { BenchResult, IngestRun, Memory, MeshSummary, OverloadRun, RateRun, RenderRun } from './results.js';
 
@@ -151,7 +152,7 @@ export function formatReport(results: BenchResult[], options: BenchOptions, load
   }
 
   const overload = results.find((r) => r.scenario === 'overload');
-  if (overload !== undefined) out.push(...overloadLines(overload.run, overload.mesh));
+  if (overload !== undefined) out.push(...overloadLines(overload.run, overload.control, overload.mesh));
 
   const exported = results.find((r) => r.scenario === 'export');
   if (exported !== undefined) out.push(...exportReportLines(exported));
@@ -159,7 +160,7 @@ export function formatReport(results: BenchResult[], options: BenchOptions, load
   const kafka = results.find((r) => r.scenario === 'kafka');
   if (kafka !== undefined) out.push(...kafkaReportLines(kafka));
 
-  const verdicts = verdictLines(ingestRuns, edges?.run, render?.renders ?? [], overload?.run);
+  const verdicts = verdictLines(ingestRuns, edges?.run, render?.renders ?? [], overload);
   if (verdicts.length > 0) out.push('Targets (collector on one core)', ...verdicts);
   return out.join('\n');
 }
@@ -170,33 +171,31 @@ function verdict(met: boolean, target: string, measured: string, details: string
   return details.length === 0 ? [head] : [head, `           (${details.join('; ')})`];
 }
 
-/** The overload section: what was offered, taken and refused, how fast refusing was, and memory. */
-function overloadLines(run: OverloadRun, mesh: MeshSummary): string[] {
+/** The overload section: what was offered, taken and refused, how fast refusing was, and memory; and the control. */
+function overloadLines(run: OverloadRun, control: OverloadRun, mesh: MeshSummary): string[] {
   const c = run.counters;
   const counted = c.accepted === run.clientAccepted && c.rateLimited === run.clientRefused && c.received === c.accepted + c.rateLimited + c.memoryLimited;
   return [
     `Overload: ${int(run.offeredSpansPerSecond)} spans/s offered, open loop, to a collector whose global admission limit (its capacity here) is ` +
-      `${int(run.counters.accepted > 0 ? OVERLOAD_CAPACITY : NaN)} spans/s`,
+      `${int(OVERLOAD.capacity)} spans/s`,
     `  requests of ${mesh.batchSize} spans (${dec(mesh.bytesPerBatch / 1024)} KiB) sent on schedule whether or not earlier ones were answered`,
     ...table(
       ['path', 'offered spans/s', 'accepted spans/s', 'refused spans/s', 'refusal p50 ms', 'refusal p99 ms', 'accepted p99 ms', 'CPU cores', 'peak RSS', 'other'],
-      [
-        [
-          run.label,
-          int(run.offeredSpansPerSecond),
-          int(run.acceptedSpansPerSecond),
-          int(run.refusedSpansPerSecond),
-          dec(run.refusalMs.p50, 2),
-          dec(run.refusalMs.p99, 2),
-          dec(run.acceptedMs.p99, 2),
-          dec(run.cpu, 2),
-          mib(run.peak.rss),
-          run.other === 0 ? '0' : `${int(run.other)} !`,
-        ],
-      ],
+      [run, control].map((r) => [
+        r.label,
+        int(r.offeredSpansPerSecond),
+        int(r.acceptedSpansPerSecond),
+        int(r.refusedSpansPerSecond),
+        dec(r.refusalMs.p50, 2),
+        dec(r.refusalMs.p99, 2),
+        r.acceptedMs.samples > 0 ? dec(r.acceptedMs.p99, 2) : '-',
+        dec(r.cpu, 2),
+        mib(r.peak.rss),
+        r.other === 0 ? '0' : `${int(r.other)} !`,
+      ]),
     ),
     `  the receiver's own time per answer (body read, counted, answered): refusals p50 ${dec(run.serverRefusalMs.p50, 3)} ms, p99 ${dec(run.serverRefusalMs.p99, 3)} ms; ` +
-      `accepted requests p50 ${dec(run.serverAcceptedMs.p50, 2)} ms, p99 ${dec(run.serverAcceptedMs.p99, 2)} ms`,
+      `accepted requests p50 ${dec(run.serverAcceptedMs.p50, 2)} ms, p99 ${dec(run.serverAcceptedMs.p99, 2)} ms; in the control: refusals p99 ${dec(control.serverRefusalMs.p99, 3)} ms`,
     `  ${int(run.refusalMs.samples)} refusals (429, Retry-After ${run.retryAfter[0]}..${run.retryAfter[1]} s), ${int(run.acceptedMs.samples)} requests accepted; ` +
       `${int(run.sentSpansPerSecond)} spans/s actually sent (the rest skipped: too many requests in flight)`,
     `  the collector counted ${int(c.received)} spans received = ${int(c.accepted)} accepted + ${int(c.rateLimited)} refused rate_limited + ${int(c.memoryLimited)} memory_limited: ` +
@@ -204,16 +203,16 @@ function overloadLines(run: OverloadRun, mesh: MeshSummary): string[] {
     `  memory of the collector (idle before the load: RSS ${mib(run.rssBefore)}): at peak RSS ${mib(run.peak.rss)} = V8 heap ${mib(run.peak.heapTotal)} ` +
       `(${mib(run.peak.heapUsed)} used) + ${mib(run.peak.external)} external + rest; after GC ${mib(run.afterGc.rss)}`,
     '  Response times in the table are the client\'s (node:http, keep-alive): they include its own cost and any wait behind an',
-    "  accepted request the collector was decoding at the time (one thread). The receiver's own time starts once a request's",
-    '  headers are parsed: it leaves out the client and the wait before that, but not waits for the thread while the body arrives.',
+    "  accepted request the collector was decoding at the time (one thread), and the garbage collections accepted batches cause.",
+    `  The control sends the same load to a collector that accepts nothing (capacity ${OVERLOAD.controlCapacity} span/s): its client-side refusal times are`,
+    "  what this machine's client, loopback and shared cores cost, the floor under the first row's. The receiver's own time starts",
+    '  once a request\'s headers are parsed: it leaves out the client and the wait before that, not waits while the body arrives.',
     '',
   ];
 }
 
-/** The overload scenario's capacity, for the report (bench/scenarios/overload.ts). */
-const OVERLOAD_CAPACITY = 30_000;
 
-function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders: RenderRun[], overload?: OverloadRun): string[] {
+function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders: RenderRun[], overload?: { run: OverloadRun; control: OverloadRun }): string[] {
   const out: string[] = [];
   const remote = ingest.find((r) => r.label.includes('another process'));
   const local = ingest.find((r) => r.label.includes('this process'));
@@ -241,13 +240,17 @@ function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders
     );
   }
   if (overload !== undefined) {
+    const { run, control } = overload;
     out.push(
       ...verdict(
-        overload.refusalMs.p99 < TARGETS.refusalP99Ms,
+        run.refusalMs.p99 < TARGETS.refusalP99Ms,
         `refusals p99 < ${TARGETS.refusalP99Ms} ms at 10x capacity`,
-        `p99 ${dec(overload.refusalMs.p99, 2)} ms over ${int(overload.refusalMs.samples)} refusals, ` +
-          `${int(overload.acceptedSpansPerSecond)} spans/s accepted of ${int(overload.offeredSpansPerSecond)} offered, peak RSS ${mib(overload.peak.rss)}`,
-        [`receiver's own time per refusal: p99 ${dec(overload.serverRefusalMs.p99, 3)} ms`],
+        `p99 ${dec(run.refusalMs.p99, 2)} ms over ${int(run.refusalMs.samples)} refusals, ` +
+          `${int(run.acceptedSpansPerSecond)} spans/s accepted of ${int(run.offeredSpansPerSecond)} offered, peak RSS ${mib(run.peak.rss)}`,
+        [
+          `the client's floor on this machine (the control, nothing accepted): p99 ${dec(control.refusalMs.p99, 2)} ms`,
+          `the receiver's own time per refusal: p99 ${dec(run.serverRefusalMs.p99, 3)} ms (control ${dec(control.serverRefusalMs.p99, 3)} ms)`,
+        ],
       ),
     );
   }

@@ -103,7 +103,7 @@ export type ScenarioResult =
   | { scenario: 'decode'; mesh: MeshSummary; runs: RateRun[] }
   | { scenario: 'edges'; mesh: MeshSummary; run: IngestRun; renders: RenderRun[] }
   | { scenario: 'render'; mesh: MeshSummary; state: AggregationState; renders: RenderRun[] }
-  | { scenario: 'overload'; mesh: MeshSummary; run: OverloadRun };
+  | { scenario: 'overload'; mesh: MeshSummary; run: OverloadRun; control: OverloadRun };
 
 /** What a scenario of the benchmark reports, those with result types of their own included. */
 export type BenchResult = ScenarioResult | ExportScenarioResult | KafkaScenarioResult;

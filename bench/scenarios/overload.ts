@@ -16,6 +16,11 @@ import type { OverloadCounters, OverloadRun, ScenarioResult } from '../results.j
  * were answered, as a fleet of independent clients would send them). What matters: the collector
  * takes its capacity, refuses the rest with 429 and Retry-After, and refusing stays cheap
  * (target: p99 under 2 ms), with memory flat.
+ *
+ * And the control, in the same run (first): the same load against a collector that accepts nothing
+ * (capacity 1 span/s, less than any request). What its client sees of a refusal is the floor of
+ * this machine (the client, loopback, cores shared); the first run's excess over it is waiting
+ * behind accepted work on the collector's thread.
  */
 export const OVERLOAD = {
   /** admission.spans.rate (and burst: one second's worth). */
@@ -24,15 +29,26 @@ export const OVERLOAD = {
   factor: 10,
   /** Requests in flight at most; a request due beyond it is not sent and counted as skipped. */
   maxInFlight: 256,
+  /** The control's capacity: no request fits. */
+  controlCapacity: 1,
 };
 
-/** A collector with the overload scenario's admission limit, on free loopback ports, logging nothing. */
-async function startLimitedCollector(): Promise<Collector> {
+/**
+ * The two runs of the scenario, the control first: it leaves almost no garbage behind, while
+ * the accepted batches of the other would keep the process's GC busy during the control.
+ */
+const ROUNDS = [
+  { capacity: OVERLOAD.controlCapacity, label: 'control: nothing accepted' },
+  { capacity: OVERLOAD.capacity, label: 'collector over HTTP' },
+] as const;
+
+/** A collector admitting `capacity` spans/s, on free loopback ports, logging nothing. */
+async function startLimitedCollector(capacity: number): Promise<Collector> {
   const config = configSchema.parse({
     log: { level: 'silent' },
     receivers: { otlp: { endpoint: '127.0.0.1:0' } },
     admin: { endpoint: '127.0.0.1:0' },
-    admission: { spans: { rate: OVERLOAD.capacity, burst: OVERLOAD.capacity } },
+    admission: { spans: { rate: capacity, burst: capacity } },
   });
   const collector = new Collector(config);
   // The receiver's own time for each answer (fastify's reply.elapsedTime: from the request's
@@ -131,83 +147,85 @@ function next<T extends ToCollector | FromCollector>(endpoint: Endpoint, type: T
   });
 }
 
-/** The collector side, in the child: measures its own CPU and memory between `start` and `stop`. */
+/** The collector side, in the child: for each round, a collector measuring itself between `start` and `stop`. */
 export async function serveOverloaded(): Promise<void> {
-  const collector = await startLimitedCollector();
-  try {
-    const rssBefore = afterGc().rss;
-    const started = next(process, 'start');
-    process.send!({ type: 'ready', address: collector.otlpAddress } satisfies FromCollector);
-    await started;
-    const stopped = next(process, 'stop');
-    const before = await counters(collector.registry);
-    resetServerTimes();
-    const sampler = new RssSampler().start();
-    const cpuStart = process.cpuUsage();
-    const t0 = performance.now();
-    await stopped;
-    const cpu = cpuCores(cpuStart, performance.now() - t0);
-    const peak = sampler.stop();
-    const measured = since(before, await counters(collector.registry));
-    const result: CollectorSide = {
-      cpu,
-      peak,
-      rssBefore,
-      afterGc: afterGc(),
-      counters: measured,
-      serverRefusalMs: latency(serverTimes.refused),
-      serverAcceptedMs: latency(serverTimes.accepted),
-    };
-    process.send!({ type: 'result', result } satisfies FromCollector);
-  } finally {
-    await collector.shutdown();
+  for (const round of ROUNDS) {
+    const collector = await startLimitedCollector(round.capacity);
+    try {
+      const rssBefore = afterGc().rss;
+      const started = next(process, 'start');
+      process.send!({ type: 'ready', address: collector.otlpAddress } satisfies FromCollector);
+      await started;
+      const stopped = next(process, 'stop');
+      const measure = await measureCollector(collector.registry, rssBefore);
+      await stopped;
+      process.send!({ type: 'result', result: await measure() } satisfies FromCollector);
+    } finally {
+      await collector.shutdown();
+    }
   }
 }
 
-/** The load side, in the parent. */
+/** The load side, in the parent: each round against the collector the child started for it. */
 export async function driveOverload(child: ChildProcess, mesh: BuiltMesh, options: BenchOptions): Promise<ScenarioResult> {
-  const { address } = await next<Extract<FromCollector, { type: 'ready' }>>(child, 'ready');
-  const url = `http://${address}/v1/traces`;
-  const cycle = new PayloadCycle(mesh.set);
-  const rps = requestsPerSecond(mesh.set.batchSize);
-  await openLoop(url, cycle, rps, options.warmupMs, OVERLOAD.maxInFlight);
-  child.send({ type: 'start' } satisfies ToCollector);
-  const load = await openLoop(url, cycle, rps, options.durationMs, OVERLOAD.maxInFlight);
-  const done = next<Extract<FromCollector, { type: 'result' }>>(child, 'result');
-  child.send({ type: 'stop' } satisfies ToCollector);
-  const { result } = await done;
-  return { scenario: 'overload', mesh: mesh.summary, run: toRun('collector over HTTP, client in another process', load, mesh.set.batchSize, result) };
+  const runs: OverloadRun[] = [];
+  for (const round of ROUNDS) {
+    const { address } = await next<Extract<FromCollector, { type: 'ready' }>>(child, 'ready');
+    const url = `http://${address}/v1/traces`;
+    const rps = requestsPerSecond(mesh.set.batchSize);
+    const cycle = new PayloadCycle(mesh.set);
+    await openLoop(url, cycle, rps, options.warmupMs, OVERLOAD.maxInFlight);
+    child.send({ type: 'start' } satisfies ToCollector);
+    const load = await openLoop(url, cycle, rps, options.durationMs, OVERLOAD.maxInFlight);
+    const done = next<Extract<FromCollector, { type: 'result' }>>(child, 'result');
+    child.send({ type: 'stop' } satisfies ToCollector);
+    const { result } = await done;
+    runs.push(toRun(`${round.label}, client in another process`, load, mesh.set.batchSize, result));
+  }
+  return { scenario: 'overload', mesh: mesh.summary, run: runs[1]!, control: runs[0]! };
 }
 
 /** `--scenario overload` on its own: collector and load in this process (RSS includes the client). */
 export async function overloadInProcess(options: BenchOptions, mesh: BuiltMesh): Promise<ScenarioResult> {
-  const collector = await startLimitedCollector();
-  try {
-    const url = `http://${collector.otlpAddress}/v1/traces`;
-    const cycle = new PayloadCycle(mesh.set);
-    const rps = requestsPerSecond(mesh.set.batchSize);
-    await openLoop(url, cycle, rps, options.warmupMs, OVERLOAD.maxInFlight);
-    const before = await counters(collector.registry);
-    const rssBefore = afterGc().rss;
-    resetServerTimes();
-    const sampler = new RssSampler().start();
-    const cpuStart = process.cpuUsage();
-    const t0 = performance.now();
-    const load = await openLoop(url, cycle, rps, options.durationMs, OVERLOAD.maxInFlight);
+  const runs: OverloadRun[] = [];
+  for (const round of ROUNDS) {
+    const collector = await startLimitedCollector(round.capacity);
+    try {
+      const url = `http://${collector.otlpAddress}/v1/traces`;
+      const cycle = new PayloadCycle(mesh.set);
+      const rps = requestsPerSecond(mesh.set.batchSize);
+      await openLoop(url, cycle, rps, options.warmupMs, OVERLOAD.maxInFlight);
+      const measure = await measureCollector(collector.registry, afterGc().rss);
+      const load = await openLoop(url, cycle, rps, options.durationMs, OVERLOAD.maxInFlight);
+      runs.push(toRun(`${round.label}, client in this process`, load, mesh.set.batchSize, await measure()));
+    } finally {
+      await collector.shutdown();
+    }
+  }
+  return { scenario: 'overload', mesh: mesh.summary, run: runs[1]!, control: runs[0]! };
+}
+
+/**
+ * Starts measuring the collector (CPU, RSS, its counters, the receiver's answer times) in this
+ * process; the function returned stops and reports.
+ */
+async function measureCollector(registry: Registry, rssBefore: number): Promise<() => Promise<CollectorSide>> {
+  const before = await counters(registry);
+  resetServerTimes();
+  const sampler = new RssSampler().start();
+  const cpuStart = process.cpuUsage();
+  const t0 = performance.now();
+  return async () => {
     const cpu = cpuCores(cpuStart, performance.now() - t0);
     const peak = sampler.stop();
-    const measured = since(before, await counters(collector.registry));
-    const collectorSide: CollectorSide = {
+    return {
       cpu,
       peak,
       rssBefore,
       afterGc: afterGc(),
-      counters: measured,
+      counters: since(before, await counters(registry)),
       serverRefusalMs: latency(serverTimes.refused),
       serverAcceptedMs: latency(serverTimes.accepted),
     };
-    return { scenario: 'overload', mesh: mesh.summary, run: toRun('collector over HTTP, client in this process', load, mesh.set.batchSize, collectorSide) };
-  } finally {
-    await collector.shutdown();
-  }
+  };
 }
