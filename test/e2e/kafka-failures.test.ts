@@ -151,9 +151,12 @@ async function rebalanceMidStream(
   const gateway = await startCollector([...common, '--mode', 'gateway', '--otlp-endpoint', '127.0.0.1:0']);
   await waitFor('the gateway to be ready', async () => ((await fetch(`http://${gateway.admin}/readyz`)).ok ? true : undefined), 15_000);
   const web = source('shop-web', `http://${gateway.otlp}`);
-  const sending = web.send(400, 5_000);
+  // The load lasts until the change is done, however long the machine takes to make it.
+  let changed = () => {};
+  const sending = web.send(400, 5_000, new Promise<void>((resolve) => (changed = resolve)));
   await waitFor('the first aggregator to be busy', async () => (sum(await scrape(members[0]!.admin), 'meshtel_kafka_consumed_messages_total', { topic: 'otlp_spans' }) >= 50 ? true : undefined), 20_000, 50);
   await change(common, members);
+  changed();
   await sending;
   await web.shutdown();
   await waitFor('the consumer group to commit everything', async () => ((await kafka.groupLag(GROUP, TOPICS)) === 0 ? true : undefined), 30_000, 250);
@@ -203,7 +206,9 @@ describe('an aggregator joining mid-stream', () => {
   beforeAll(async () => {
     ensureBuilt();
     const run = await rebalanceMidStream('join', '', 1, async (common, members) => {
-      members.push(await startAggregator(common));
+      const joiner = await startAggregator(common);
+      members.push(joiner);
+      await waitFor('the new aggregator to consume', async () => (sum(await scrape(joiner.admin), 'meshtel_kafka_consumed_messages_total', { topic: 'otlp_spans' }) >= 10 ? true : undefined), 60_000, 100);
     });
     ended = run.ended;
     cleanup = run.cleanup;

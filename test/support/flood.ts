@@ -215,21 +215,25 @@ export class SdkSource {
   }
 
   /**
-   * Creates spans at `rate` per second (whole traces of two) for `durationMs`, on a 10 ms tick
-   * that catches up with the wall clock: this is load generation, not synchronisation.
+   * Creates spans at `rate` per second (whole traces of two) for `durationMs`, and on until
+   * `until` resolves when one is given (load that must outlast a step of the test), on a 10 ms
+   * tick that catches up with the wall clock: this is load generation, not synchronisation.
    */
-  async send(rate: number, durationMs: number): Promise<void> {
+  async send(rate: number, durationMs: number, until?: Promise<unknown>): Promise<void> {
+    let released = until === undefined;
+    void until?.then(() => (released = true));
     const started = performance.now();
     let created = 0;
     await new Promise<void>((resolve) => {
       const tick = () => {
-        const elapsed = Math.min(performance.now() - started, durationMs);
+        // Without `until`, exactly rate x duration spans; with it, the load goes on at the rate.
+        const elapsed = until === undefined ? Math.min(performance.now() - started, durationMs) : performance.now() - started;
         const due = Math.floor((rate * elapsed) / 1000);
         while (created + 2 <= due) {
           this.traceOnce();
           created += 2;
         }
-        if (elapsed >= durationMs) {
+        if (released && elapsed >= durationMs) {
           clearInterval(timer);
           resolve();
         }
