@@ -18,20 +18,42 @@ import { ProtobufReader, WireType } from './protobuf-reader.js';
  * DecodeError naming the path to the bad field.
  */
 export function decodeTracesProto(body: Uint8Array): TracesData {
-  const r = new ProtobufReader(body);
-  const resourceSpans: ResourceSpans[] = [];
-  while (r.pos < r.limit) {
-    const tag = r.tag();
-    if (tag >>> 3 === 1) {
-      r.expect(tag & 7, WireType.LEN);
-      try {
-        resourceSpans.push(readResourceSpans(r, r.message()));
-      } catch (e) {
-        rethrowWithin(e, `resourceSpans[${resourceSpans.length}]`);
-      }
-    } else r.skip(tag & 7);
+  const decoder = new TracesProtoDecoder(body);
+  decoder.step(Infinity);
+  return decoder.data;
+}
+
+/**
+ * `decodeTracesProto` in steps, so that a large request need not hold the thread in one go:
+ * each `step(bytes)` decodes whole ResourceSpans until it has read at least `bytes` more of the
+ * body, and says whether the body is done. Then `data` is what decodeTracesProto returns.
+ */
+export class TracesProtoDecoder {
+  readonly data: TracesData = { resourceSpans: [] };
+  private readonly r: ProtobufReader;
+
+  constructor(body: Uint8Array) {
+    this.r = new ProtobufReader(body);
   }
-  return { resourceSpans };
+
+  step(bytes: number): boolean {
+    const r = this.r;
+    const resourceSpans = this.data.resourceSpans;
+    const stop = r.pos + bytes;
+    while (r.pos < r.limit) {
+      if (r.pos >= stop) return false;
+      const tag = r.tag();
+      if (tag >>> 3 === 1) {
+        r.expect(tag & 7, WireType.LEN);
+        try {
+          resourceSpans.push(readResourceSpans(r, r.message()));
+        } catch (e) {
+          rethrowWithin(e, `resourceSpans[${resourceSpans.length}]`);
+        }
+      } else r.skip(tag & 7);
+    }
+    return true;
+  }
 }
 
 function readResourceSpans(r: ProtobufReader, end: number): ResourceSpans {

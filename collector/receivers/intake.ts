@@ -9,7 +9,7 @@ import { DecodeError } from '../otlp/decode-error.js';
 import { decodeMetricsJson } from '../otlp/decode-metrics-json.js';
 import { decodeMetricsProto } from '../otlp/decode-metrics-proto.js';
 import { decodeTracesJson } from '../otlp/decode-traces-json.js';
-import { decodeTracesProto } from '../otlp/decode-traces-proto.js';
+import { TracesProtoDecoder } from '../otlp/decode-traces-proto.js';
 import type { Encoding, Signal } from '../otlp/responses.js';
 import type { ConsumeResult, MetricsConsumer, Source, TracesConsumer } from '../pipeline/consumer.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
@@ -41,7 +41,8 @@ type Data = TracesData | MetricsData;
 
 /**
  * The steps every receiver takes with a request body, in order: count its items per resource
- * (for protobuf without decoding them), ask admission, decode, drop what admission or validation
+ * (for protobuf without decoding them), ask admission, decode (protobuf traces in slices, letting
+ * the event loop answer other requests between them), drop what admission or validation
  * rejected, hand the rest to the pipeline, and count every item exactly once on the way.
  */
 export class Intake {
@@ -79,7 +80,7 @@ export class Intake {
     }
     try {
       try {
-        data ??= signal === 'traces' ? decodeTracesProto(body) : decodeMetricsProto(body);
+        data ??= signal === 'traces' ? await decodeTracesInSlices(body) : decodeMetricsProto(body);
       } catch (e) {
         return this.invalid(signal, encoding, e);
       }
@@ -127,6 +128,19 @@ export class Intake {
 }
 
 const ACCEPT = { kind: 'accept' } as const;
+
+/**
+ * Bytes of OTLP/protobuf traces decoded before letting the event loop run: ~0.3 ms of decoding.
+ * Requests waiting to be refused (or scraped, or queried) then wait behind a slice, not behind a
+ * whole batch (a 512-span batch of ~230 KiB takes ~1.2 ms to decode).
+ */
+const DECODE_SLICE_BYTES = 64 * 1024;
+
+async function decodeTracesInSlices(body: Buffer): Promise<TracesData> {
+  const decoder = new TracesProtoDecoder(body);
+  while (!decoder.step(DECODE_SLICE_BYTES)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return decoder.data;
+}
 const ACCEPT_RESULT: ConsumeResult = Object.freeze({ kind: 'accepted' });
 
 /**

@@ -13,7 +13,7 @@ import { DecodeError } from '../../collector/otlp/decode-error.js';
 import { decodeMetricsJson } from '../../collector/otlp/decode-metrics-json.js';
 import { decodeMetricsProto } from '../../collector/otlp/decode-metrics-proto.js';
 import { decodeTracesJson } from '../../collector/otlp/decode-traces-json.js';
-import { decodeTracesProto } from '../../collector/otlp/decode-traces-proto.js';
+import { decodeTracesProto, TracesProtoDecoder } from '../../collector/otlp/decode-traces-proto.js';
 import { MESH_WORKLOADS, meshMetrics, meshSpans, officialOtlp, officialWireFormat, pinTimes, serializeMetrics, serializeSpans } from '../support/otel-fixtures.js';
 import { Rng, mutate, parseSeed, randomFields, randomJson } from './mutations.js';
 
@@ -208,6 +208,30 @@ describe(`OTLP decoders under fuzzing (${SEED_TEXT})`, () => {
       expect(outcome.rejected, SEED_TEXT).toBeGreaterThan(iterations / 20);
     });
   }
+
+  it(`decoding traces in steps gives what decoding at once gives, data or error (${SEED_TEXT})`, () => {
+    const rng = new Rng(SEED ^ 0x27d4eb2f);
+    const outcome = (decode: () => unknown) => {
+      try {
+        return { data: decode() };
+      } catch (e) {
+        return { error: e instanceof DecodeError ? e.message : `not a DecodeError: ${String(e)}` };
+      }
+    };
+    let decoded = 0;
+    for (let i = 0; i < 2000; i++) {
+      const input = i < corpus.traces.protobuf.length ? corpus.traces.protobuf[i]! : mutate(rng, rng.pick(corpus.traces.protobuf), corpus.traces.protobuf, false).output;
+      const step = 1 + rng.int(2048);
+      const stepped = outcome(() => {
+        const decoder = new TracesProtoDecoder(input);
+        while (!decoder.step(step));
+        return decoder.data;
+      });
+      expect(stepped, `${SEED_TEXT}: iteration ${i}, steps of ${step} bytes`).toEqual(outcome(() => decodeTracesProto(input)));
+      if ('data' in stepped) decoded++;
+    }
+    expect(decoded, SEED_TEXT).toBeGreaterThan(100);
+  });
 
   it(`random protobuf field streams and random bytes (${SEED_TEXT})`, () => {
     const rng = new Rng(SEED ^ 0x85ebca6b);
