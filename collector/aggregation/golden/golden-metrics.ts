@@ -33,9 +33,9 @@ interface Count extends Series {
 }
 
 const WORKLOAD_LABELS = ['namespace', 'workload'];
+const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
 /** A trace or span id an exemplar can link with: present and not all zeros. */
 const LINKABLE_ID = /^(?!0+$)[0-9a-f]+$/;
-const EDGE_LABELS = ['src_namespace', 'src_workload', 'dst_namespace', 'dst_workload'];
 const POINT_OUTCOMES = ['used', 'baseline', 'unrecognized', 'no_direction', 'no_destination', 'no_value', 'other_peer'] as const;
 type PointOutcome = (typeof POINT_OUTCOMES)[number];
 
@@ -78,7 +78,7 @@ export class GoldenMetrics {
       outbound: new SeriesTable<S>(`meshtel_edge_${prefix}`, [...EDGE_LABELS, ...labels], maxSeries, create),
     });
     this.requests = table<Count>('requests', ['classification', 'tls'], () => ({ value: 0 }));
-    this.latency = table<Histogram>('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0, exemplars: undefined, exemplarDue: 0 }));
+    this.latency = table<Histogram>('request_duration_seconds', [], () => ({ counts: new Float64Array(n), sum: 0, count: 0, exemplars: undefined }));
     this.bytes = table<Count>('tcp_bytes', ['direction'], () => ({ value: 0 }));
     this.tcp = table<Gauges>('tcp_open_connections', [], () => ({ streams: new Map() }));
     this.closed = table<Count>('tcp_closed_connections', ['outcome'], () => ({ value: 0 }));
@@ -252,8 +252,10 @@ export class GoldenMetrics {
     return [count, sum * toSeconds, ...buckets];
   }
 
-  /** Adds latency `d` = [count, sum in seconds, ...counts over this layout] to the series and window. */
-  /** Adds a latency delta (see explicitDelta) to the target's histogram and windows; returns the histogram. */
+  /**
+   * Adds latency `d` = [count, sum in seconds, ...counts over this layout] to the series and
+   * window; returns the series.
+   */
   private addLatency(t: Target, d: readonly number[], since: number, now: number): Histogram {
     const h = this.series(this.latency, t, [], now);
     for (let i = 0; i < h.counts.length; i++) h.counts[i]! += d[2 + i]!;

@@ -1,6 +1,6 @@
 import type { HistogramData, Labels, MetricFamily } from '../../model/families.js';
 import { SpanKind, type Span } from '../../model/traces.js';
-import { sampleExemplar, type ExemplarSlots } from '../exemplars.js';
+import { sampleExemplar, type SampledExemplars } from '../exemplars.js';
 import { bucketIndex } from '../histogram.js';
 import { workloadOfAddress, type Workload } from '../identity.js';
 import type { SpanFacts } from '../span-facts.js';
@@ -56,7 +56,7 @@ interface EdgeSeries extends Series {
   server: Histogram;
 }
 
-interface Histogram extends ExemplarSlots {
+interface Histogram extends SampledExemplars {
   counts: Float64Array;
   sum: number;
   count: number;

@@ -1,6 +1,6 @@
 import type { MetricFamily } from '../../model/families.js';
 import type { Span } from '../../model/traces.js';
-import { sampleExemplar, type ExemplarSlots } from '../exemplars.js';
+import { sampleExemplar, type SampledExemplars } from '../exemplars.js';
 import { bucketIndex } from '../histogram.js';
 import type { SpanFacts } from '../span-facts.js';
 import { SeriesTable, seriesFor, type Series } from '../series-table.js';
@@ -16,7 +16,7 @@ const KIND_LABELS = [
 ];
 const STATUS_LABELS = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
-interface SpanSeries extends Series, ExemplarSlots {
+interface SpanSeries extends Series, SampledExemplars {
   /** Calls, scaled by sampling weight. */
   calls: number;
   counts: Float64Array;
