@@ -189,7 +189,8 @@ beforeAll(async () => {
   ]);
   cleanup.push(() => aggregator.process.stop(), () => gateway.process.stop());
 
-  // The collector the mesh sends to, with two trace exporters: to the gateway, tail-sampled (spans
+  // The collector the mesh sends to, with three trace exporters: to the Jaeger stand-in (every
+  // span, so that each exemplar's span can be found there); to the gateway, tail-sampled (spans
   // sampled out, others awaiting their decision), and to a port nothing listens on with a budget
   // (spans sampled out by it), a small queue (full: enqueue failures) and quick retries (given up).
   const nowhere = await closedPort();
@@ -373,8 +374,12 @@ describe('exemplars', () => {
           const fromProxies = PROXY_HISTOGRAMS.test(t.expr);
           if (fromProxies && found.length > 0) problems.push(`${target}: exemplars on a proxy histogram, which the example mesh's proxies never send`);
           if (!fromProxies && found.length === 0) problems.push(`${target}: no exemplars for any of ${all.length} variable combinations: ${t.expr}`);
-          for (const x of found.flatMap((f) => f.exemplars)) {
-            named.push({ target, traceId: x.labels.trace_id ?? '', spanId: x.labels.span_id ?? '' });
+          for (const f of found) {
+            const le = Number(f.seriesLabels.le === '+Inf' ? Infinity : f.seriesLabels.le);
+            for (const x of f.exemplars) {
+              if (!(Number(x.value) <= le)) problems.push(`${target}: exemplar ${x.value} above its bucket's bound ${f.seriesLabels.le}`);
+              named.push({ target, traceId: x.labels.trace_id ?? '', spanId: x.labels.span_id ?? '' });
+            }
           }
         }
       }
