@@ -11,7 +11,7 @@
  *   meshtel-demo proxy stop|start POD
  */
 import { parseArgs } from 'node:util';
-import pino from 'pino';
+import { stdoutLogger } from '../collector/cli/stdout-logger.js';
 import { parseDuration } from '../collector/config/units.js';
 import { parseFault, type Fault } from './apps/faults.js';
 import { startControl } from './launcher/control-server.js';
@@ -103,20 +103,13 @@ async function run(args: string[]): Promise<void> {
   const faults: Record<string, Fault> = Object.fromEntries(values.fault.map((f) => usage(() => parseFault(f))));
   const collector = values.collector.replace(/\/+$/, '');
 
-  const logger = pino({ level: 'info', base: { service: 'meshtel-demo' } });
+  const logger = stdoutLogger('info', 'meshtel-demo');
   const mesh = await Mesh.start({ collector, sampling, exportIntervalMs, proxyMode: mode, rate, faults, certValidityMs });
   const control = await startControl(mesh, values.control, logger).catch(async (e: unknown) => {
     await mesh.shutdown();
     throw e;
   });
-  const pods = mesh.status().flatMap((p) => p.pods);
-  console.log(
-    [
-      `example mesh running: ${pods.length} pods (${pods.join(', ')}), ${mode} proxies, mutual TLS between them`,
-      `  load: ${rate} requests/s to student; traces sampled at ${sampling}; telemetry to ${collector}`,
-      `  control: ${control.url}  (meshtel-demo truth | fault SERVICE --error-rate 0.2 | proxy stop POD)`,
-    ].join('\n'),
-  );
+  // Handlers before the banner that says it runs: a signal sent on seeing it must find one.
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(1);
@@ -128,6 +121,14 @@ async function run(args: string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const pods = mesh.status().flatMap((p) => p.pods);
+  console.log(
+    [
+      `example mesh running: ${pods.length} pods (${pods.join(', ')}), ${mode} proxies, mutual TLS between them`,
+      `  load: ${rate} requests/s to student; traces sampled at ${sampling}; telemetry to ${collector}`,
+      `  control: ${control.url}  (meshtel-demo truth | fault SERVICE --error-rate 0.2 | proxy stop POD)`,
+    ].join('\n'),
+  );
 }
 
 /** Runs `parse`, turning its errors (bad flags) into usage errors (exit 2). */

@@ -1,6 +1,6 @@
-import pino from 'pino';
 import { Collector } from '../collector.js';
 import { loadConfig } from '../config/load.js';
+import { stdoutLogger } from './stdout-logger.js';
 
 export interface RunFlags {
   config?: string | undefined;
@@ -11,23 +11,25 @@ export interface RunFlags {
 
 /**
  * `meshtel run`: starts the collector and keeps it running until SIGTERM or SIGINT, then shuts
- * down gracefully (stop accepting, answer in-flight requests, flush) and exits 0. A second
- * signal, or a shutdown longer than `shutdown_timeout`, exits 1 at once.
+ * down gracefully (stop accepting, answer in-flight requests, flush) and exits 0; a signal that
+ * comes while it starts does the same once it has started. A second signal, or a shutdown longer
+ * than `shutdown_timeout`, exits 1 at once.
  */
 export async function runCommand(flags: RunFlags, env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const overrides = Object.fromEntries(Object.entries(flags).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const config = loadConfig({ file: flags.config, flags: overrides, env });
   if (flags.demo === true && config.mode !== 'all') throw new Error(`--demo runs the example mesh against one collector: it needs --mode all, not ${config.mode}`);
-  const logger = pino({ level: config.log.level, base: { service: 'meshtel' } });
+  const logger = stdoutLogger(config.log.level, 'meshtel');
   const collector = new Collector(config, { logger });
-  try {
-    await collector.start();
-  } catch (e) {
-    throw new Error(describeStartError(e, config.receivers.otlp.endpoint, config.admin.endpoint), { cause: e });
-  }
-
   let demo: { stop(): Promise<void> } | undefined;
-  if (flags.demo === true) {
+
+  const start = async (): Promise<void> => {
+    try {
+      await collector.start();
+    } catch (e) {
+      throw new Error(describeStartError(e, config.receivers.otlp.endpoint, config.admin.endpoint), { cause: e });
+    }
+    if (flags.demo !== true) return;
     const { startDemoStack } = await import('../../demo/launcher/stack.js');
     try {
       const wellKnownPorts = config.receivers.otlp.endpoint.port !== 0 && config.admin.endpoint.port !== 0;
@@ -38,16 +40,9 @@ export async function runCommand(flags: RunFlags, env: Readonly<Record<string, s
       await collector.shutdown();
       throw new Error(`cannot start the example mesh: ${(e as Error).message}`, { cause: e });
     }
-  }
+  };
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
-      process.exit(1);
-    }
-    logger.info({ signal }, 'shutting down: no new data accepted, finishing in-flight requests');
+  const stop = () => {
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdown_timeout }, 'shutdown took longer than shutdown_timeout; exiting');
       process.exit(1);
@@ -56,15 +51,32 @@ export async function runCommand(flags: RunFlags, env: Readonly<Record<string, s
     (demo?.stop() ?? Promise.resolve())
       .then(() => collector.shutdown())
       .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+
+  // The handlers come first: until a process has one, SIGTERM kills it on the spot, and a signal
+  // sent as soon as the collector says it started could beat a handler set after that. A signal
+  // during the start is answered once the start is over.
+  const startup = start();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down: no new data accepted, finishing in-flight requests');
+    // A failed start is reported, and exits 1, where runCommand is awaited.
+    startup.then(stop, () => undefined);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  await startup;
 }
 
 function describeStartError(e: unknown, otlp: { host: string; port: number }, admin: { host: string; port: number }): string {

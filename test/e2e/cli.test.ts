@@ -3,6 +3,7 @@
  * OpenTelemetry SDK; `stat` and `edges` against it (tables and JSON); graceful shutdown with
  * requests in flight; `check-config`; configuration precedence; startup failures; `npx meshtel`.
  */
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { EdgesResponse, StatResponse } from '../../collector/api/views.js';
-import { ensureBuilt, meshtel, ROOT, run, startCollector, type CollectorProcess } from '../support/collector-process.js';
+import { CLI, ensureBuilt, meshtel, ROOT, run, startCollector, type CollectorProcess } from '../support/collector-process.js';
 import { stopAll, waitFor } from '../support/processes.js';
 import { driveTopology, type GroundTruth } from '../support/sdk-topology.js';
 
@@ -227,6 +228,31 @@ test('SIGTERM with requests in flight: they are answered, the collector logs its
   // Answered requests must not hold their keep-alive connections (and the shutdown) open for
   // the server's keepAliveTimeout (5s).
   expect(Number(stopped!.time) - Number(shutting!.time)).toBeLessThan(4_000);
+});
+
+test('a reader of its logs that goes away (`meshtel run | head -1`) does not keep it from exiting on SIGTERM', async () => {
+  const child = spawn(process.execPath, [CLI, 'run', '--otlp-endpoint', '127.0.0.1:0', '--admin-endpoint', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    // As `head` does: read the first lines (up to the one saying the collector runs, its signal
+    // handlers set), then close the pipe; the next log line meets a broken pipe.
+    let stdout = '';
+    await new Promise((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('"mode":"all"')) resolve(undefined);
+      });
+      child.once('exit', () => reject(new Error(`meshtel run exited before it ran: ${stderr}`)));
+    });
+    child.stdout.destroy();
+    child.kill('SIGTERM');
+    const code = await waitFor('meshtel run to exit after SIGTERM', () => child.exitCode ?? undefined, 15_000, 50);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 describe('meshtel check-config', () => {
