@@ -21,7 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT, startCollector } from '../support/collector-process.js';
 import { MockKafka, startAggregator } from '../support/kafka.js';
 import { RunningMesh } from '../support/mesh.js';
-import { OtlpSink } from '../support/otlp-sink.js';
+import { JaegerOtlpStandin } from '../support/jaeger-standins.js';
 import { waitFor } from '../support/processes.js';
 import { formatQuery, Prometheus } from '../support/prometheus.js';
 
@@ -270,7 +270,7 @@ describe('the metrics of the shipped alert rules', () => {
     writeFileSync(config, 'aggregation:\n  service_graph:\n    store_ttl: 1s\n    store_max_items: 1\n');
     const kafka = await MockKafka.start(1);
     cleanup.push(() => kafka.stop());
-    const sink = await new OtlpSink().start();
+    const sink = await new JaegerOtlpStandin().start();
     cleanup.push(() => sink.stop());
     const common = ['--config', config, '--kafka-brokers', kafka.bootstrap, '--admin-endpoint', '127.0.0.1:0'];
     const aggregator = await startAggregator([...common, '--jaeger-endpoint', sink.endpoint]);

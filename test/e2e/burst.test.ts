@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, startCollector, type CollectorProcess } from '../support/collector-process.js';
 import { rejectedIn, scrape, SdkSource, sum, tracesRequest, Watcher, WireTap } from '../support/flood.js';
 import { officialOtlp } from '../support/otel-fixtures.js';
-import { OtlpSink } from '../support/otlp-sink.js';
+import { JaegerOtlpStandin } from '../support/jaeger-standins.js';
 import { waitFor } from '../support/processes.js';
 
 const MiB = 1024 * 1024;
@@ -56,7 +56,7 @@ const FLOOD_MS = 2000;
 
 describe('a flood at ten times the per-source rate, from the official OTel JS exporter', () => {
   let dir: string;
-  let sink: OtlpSink;
+  let sink: JaegerOtlpStandin;
   let collector: CollectorProcess;
   let tap: WireTap;
   const sources = new Map<string, SdkSource>();
@@ -66,7 +66,7 @@ describe('a flood at ten times the per-source rate, from the official OTel JS ex
   beforeAll(async () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'meshtel-burst-'));
-    sink = await new OtlpSink().start();
+    sink = await new JaegerOtlpStandin().start();
     const config = join(dir, 'meshtel.yaml');
     writeFileSync(
       config,

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, startCollector, type CollectorProcess } from '../support/collector-process.js';
 import { rejectedIn, scrape, sum, tracesRequest, type Samples } from '../support/flood.js';
-import { OtlpSink } from '../support/otlp-sink.js';
+import { JaegerOtlpStandin } from '../support/jaeger-standins.js';
 import { waitFor } from '../support/processes.js';
 
 const SOURCES = ['orders', 'payments', 'search', 'catalog', 'cart', 'users'];
@@ -27,7 +27,7 @@ const SPANS = 400;
 
 describe('conservation under a burst that meets every limit', () => {
   let dir: string;
-  let sink: OtlpSink;
+  let sink: JaegerOtlpStandin;
   let collector: CollectorProcess;
   let backendDown = true;
   /** What the clients sent and were told, counted by the test. */
@@ -37,7 +37,7 @@ describe('conservation under a burst that meets every limit', () => {
   beforeAll(async () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'meshtel-conservation-'));
-    sink = await new OtlpSink().start();
+    sink = await new JaegerOtlpStandin().start();
     // The backend: unavailable (503) at first, so that the first batches retry until they give
     // up; then slow, and refusing every third request for good (400).
     sink.answer = (n) => (backendDown ? { status: 503 } : n % 3 === 0 ? { status: 400 } : { status: 200, delayMs: 100 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureBuilt, startCollector, type CollectorProcess } from '../support/collector-process.js';
 import { scrape, SdkSource, sum, WireTap, type Samples } from '../support/flood.js';
 import { MockKafka, startAggregator } from '../support/kafka.js';
-import { OtlpSink } from '../support/otlp-sink.js';
+import { JaegerOtlpStandin } from '../support/jaeger-standins.js';
 import { stopAll, waitFor } from '../support/processes.js';
 
 const GROUP = 'meshtel-aggregators';
@@ -241,14 +241,14 @@ describe('the Kafka cluster hanging under the gateway', () => {
   let gateway: CollectorProcess;
   let aggregator: CollectorProcess;
   let tap: WireTap;
-  let sink: OtlpSink;
+  let sink: JaegerOtlpStandin;
   let web: SdkSource;
 
   beforeAll(async () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'meshtel-kafka-hang-'));
     kafka = await MockKafka.start(3);
-    sink = await new OtlpSink().start();
+    sink = await new JaegerOtlpStandin().start();
     const common = ['--kafka-brokers', kafka.bootstrap, '--admin-endpoint', '127.0.0.1:0'];
     const exporters = ['exporters:', '  traces:', `    - endpoint: ${sink.endpoint}`, '      batch:', '        timeout: 50ms'].join('\n');
     aggregator = await startAggregator([...common, '--config', writeConfig(dir, exporters)]);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, startCollector, type CollectorProcess } from '../support/collector-process.js';
 import { scrape, sum, tracesRequest, Watcher } from '../support/flood.js';
-import { OtlpSink } from '../support/otlp-sink.js';
+import { JaegerOtlpStandin } from '../support/jaeger-standins.js';
 import { waitFor } from '../support/processes.js';
 
 const MiB = 1024 * 1024;
@@ -46,7 +46,7 @@ interface Answer {
 
 describe('a flood while the trace backend is slow: the memory limiter', () => {
   let dir: string;
-  let sink: OtlpSink;
+  let sink: JaegerOtlpStandin;
   let collector: CollectorProcess;
   let slow = true;
   const answers: Answer[] = [];
@@ -66,7 +66,7 @@ describe('a flood while the trace backend is slow: the memory limiter', () => {
   beforeAll(async () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'meshtel-memory-'));
-    sink = await new OtlpSink().start();
+    sink = await new JaegerOtlpStandin().start();
     sink.answer = () => (slow ? { status: 200, delayMs: SLOW_MS } : { status: 200 });
     const config = join(dir, 'meshtel.yaml');
     writeFileSync(

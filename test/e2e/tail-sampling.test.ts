@@ -11,10 +11,10 @@ import pino from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { Collector } from '../../collector/collector.js';
 import { configSchema } from '../../collector/config/schema.js';
-import { OtlpSink } from '../support/otlp-sink.js';
+import { JaegerOtlpStandin } from '../support/jaeger-standins.js';
 import { waitFor } from '../support/processes.js';
 
-const sink = new OtlpSink();
+const sink = new JaegerOtlpStandin();
 let collector: Collector | undefined;
 afterAll(async () => {
   await collector?.shutdown();

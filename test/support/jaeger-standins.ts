@@ -2,15 +2,15 @@
  * Jaeger stand-ins for the export tests. There is no Jaeger server in the package registries, so
  * these take its place on loopback and decode what they receive with real decoders, never ours:
  * - OTLP (Jaeger v2, and v1.35+ on port 4318): the official OTLP protos through the OTel JS
- *   project's generated protobufjs code (officialTraces, as OtlpSink);
+ *   project's generated protobufjs code (officialTraces);
  * - Thrift (Jaeger v1): the Jaeger Thrift IDL that jaeger-client ships
  *   (jaeger-idl/thrift/jaeger.thrift and agent.thrift) through thriftrw, the Thrift library
  *   jaeger-client itself uses: `POST /api/traces` with a binary-protocol `Batch` (the collector,
  *   port 14268), and UDP datagrams each holding one `Agent.emitBatch` call message (the agent).
  *
  * The HTTP stand-in serves plain HTTP or HTTPS, can require headers (401 otherwise), and is
- * scriptable like OtlpSink: an answer per request (status, headers, delay), down and up again on
- * the same port. The UDP stand-in can be taken down (datagrams are then lost, as with a real agent)
+ * scriptable: an answer per request (status, headers, delay, or none), down and up again on the
+ * same port. The OTLP one is also the trace backend of the tests that are not about Jaeger. The UDP stand-in can be taken down (datagrams are then lost, as with a real agent)
  * and can drop datagrams on purpose.
  */
 import 'reflect-metadata';

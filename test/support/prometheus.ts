@@ -20,9 +20,13 @@ export class Prometheus {
     return this.server.url;
   }
 
-  /** Runs an instant query; throws with Prometheus' error message when the query is invalid. */
-  async query(promql: string): Promise<PromSample[]> {
-    const res = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql }).toString()}`);
+  /**
+   * Runs an instant query, at `time` (seconds since the epoch) when given, else now; throws with
+   * Prometheus' error message when the query is invalid.
+   */
+  async query(promql: string, time?: number): Promise<PromSample[]> {
+    const params = new URLSearchParams({ query: promql, ...(time === undefined ? {} : { time: String(time) }) });
+    const res = await fetch(`${this.url}/api/v1/query?${params.toString()}`);
     const body = (await res.json()) as { status: string; error?: string; data?: { result: PromSample[] } };
     if (body.status !== 'success') throw new Error(`query ${promql} failed: ${body.error}`);
     return body.data!.result;
