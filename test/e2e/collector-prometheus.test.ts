@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { EdgesResponse, StatResponse, WorkloadStat } from '../../collector/api/views.js';
 import { Collector } from '../../collector/collector.js';
 import { loadConfig } from '../../collector/config/load.js';
+import { parseOpenMetrics, parseSeries } from '../golden/exposition.js';
 import { waitFor } from '../support/processes.js';
 import { Prometheus, type PromSample } from '../support/prometheus.js';
 import { driveTopology, PreexistingProxy, SeriesMap, type ExpectedWorkload, type GroundTruth } from '../support/sdk-topology.js';
@@ -264,6 +265,32 @@ describe('collector fed by the OpenTelemetry SDK, scraped by Prometheus', () => 
     // The virtual nodes: the user calling in, a database and a peer known only by name send nothing themselves.
     expect(edges.edges.filter((e) => e.src.virtual).map((e) => e.src.name)).toEqual(['user']);
     expect(edges.edges.filter((e) => e.dst.virtual).map((e) => e.dst.name).sort()).toEqual(['postgres', 'pricing']);
+  });
+
+  test('/metrics speaks the format the scraper asks for: OpenMetrics with exemplars to Prometheus, the text format otherwise', async () => {
+    const prometheusAccept = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    const [om, text] = await Promise.all([
+      fetch(`http://${collector.adminAddress}/metrics`, { headers: { accept: prometheusAccept } }),
+      admin('/metrics'),
+    ]);
+    expect(om.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect([om.headers.get('vary'), text.headers.get('vary')]).toEqual(['Accept', 'Accept']);
+    const openMetrics = parseOpenMetrics(await om.text());
+    const plain = parseSeries(await text.text());
+    // The traffic is over: the same series in both, and the same values but the process's own.
+    const stable = (m: Map<string, number>) => new Map([...m].map(([k, v]) => [k, /^(process|nodejs)_/.test(k) ? 0 : v]));
+    expect(stable(openMetrics.series)).toEqual(stable(plain));
+    const spanExemplars = [...openMetrics.exemplars.keys()].filter((k) => k.startsWith('traces_span_metrics_duration_milliseconds_bucket{'));
+    expect(spanExemplars.length).toBeGreaterThan(0);
+    // Prometheus asked for OpenMetrics on every scrape and stored the exemplars.
+    const now = Date.now() / 1000;
+    const res = (await (
+      await fetch(`${prometheus.url}/api/v1/query_exemplars?${new URLSearchParams({ query: 'traces_span_metrics_duration_milliseconds_bucket', start: String(now - 600), end: String(now) }).toString()}`)
+    ).json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
+    const stored = res.data.flatMap((d) => d.exemplars);
+    expect(stored.length).toBeGreaterThan(0);
+    for (const x of stored) expect(x.labels.trace_id).toMatch(/^[0-9a-f]{32}$/);
   });
 
   test('promtool check metrics finds nothing but the spanmetrics connector\'s millisecond unit', async () => {
