@@ -19,7 +19,7 @@ import type { OverloadCounters, OverloadRun, ScenarioResult } from '../results.j
  *
  * And the control, in the same run (first): the same load against a collector that accepts nothing
  * (capacity 1 span/s, less than any request). What its client sees of a refusal is the floor of
- * this machine (the client, loopback, cores shared); the first run's excess over it is waiting
+ * this machine (the client, loopback, cores shared); the main run's excess over it is waiting
  * behind accepted work on the collector's thread.
  */
 export const OVERLOAD = {
