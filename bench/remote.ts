@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { nextMessage, type Endpoint } from './ipc.js';
 import { runLoad } from './measure/load.js';
 import { afterGc, RssSampler } from './measure/memory.js';
 import { cpuCores } from './measure/stats.js';
@@ -32,33 +33,21 @@ export interface CollectorSide {
   renders: RenderRun[];
 }
 
-type Endpoint = NodeJS.Process | ChildProcess;
 
 function send(endpoint: Endpoint, message: ToCollector | FromCollector): void {
   endpoint.send!(message);
 }
 
-/** The next message of `type` from the other process. */
-function next<T extends ToCollector | FromCollector>(endpoint: Endpoint, type: T['type']): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (message: T) => {
-      if (message.type !== type) return;
-      endpoint.off('message', listener);
-      resolve(message);
-    };
-    endpoint.on('message', listener);
-  });
-}
 
 /** The collector side: runs in the child process; `renders` > 0 also times /metrics at the end. */
 export async function serveCollector(renders: number): Promise<void> {
   const collector = await startCollector();
   try {
     const rssBefore = afterGc().rss;
-    const started = next(process, 'start');
+    const started = nextMessage(process, 'start');
     send(process, { type: 'ready', address: collector.otlpAddress });
     await started;
-    const stopped = next(process, 'stop');
+    const stopped = nextMessage(process, 'stop');
     const sampler = new RssSampler().start();
     const cpuStart = process.cpuUsage();
     const t0 = performance.now();
@@ -76,12 +65,12 @@ export async function serveCollector(renders: number): Promise<void> {
 
 /** The load side: drives the collector in `child` over HTTP from this process. */
 export async function driveCollector(child: ChildProcess, label: string, mesh: BuiltMesh, options: BenchOptions): Promise<{ run: IngestRun; renders: RenderRun[] }> {
-  const { address } = await next<Ready>(child, 'ready');
+  const { address } = await nextMessage<Ready>(child, 'ready');
   const cycle = new PayloadCycle(mesh.set);
   const sender = fetchSender(`http://${address}/v1/traces`, cycle);
   const load = await runLoad(sender, options, () => send(child, { type: 'start' }));
   await completePass(sender, cycle);
-  const done = next<Result>(child, 'result');
+  const done = nextMessage<Result>(child, 'result');
   send(child, { type: 'stop' });
   const { result } = await done;
   return {

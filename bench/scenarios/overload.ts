@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Registry } from 'prom-client';
 import { Collector } from '../../collector/collector.js';
 import { configSchema } from '../../collector/config/schema.js';
+import { nextMessage } from '../ipc.js';
 import { afterGc, RssSampler } from '../measure/memory.js';
 import { openLoop, type OpenLoopResult } from '../measure/open-loop.js';
 import { cpuCores, latency } from '../measure/stats.js';
@@ -134,18 +135,7 @@ const requestsPerSecond = (spansPerRequest: number) => (OVERLOAD.capacity * OVER
 
 type ToCollector = { type: 'start' } | { type: 'stop' };
 type FromCollector = { type: 'ready'; address: string } | { type: 'result'; result: CollectorSide };
-type Endpoint = NodeJS.Process | ChildProcess;
 
-function next<T extends ToCollector | FromCollector>(endpoint: Endpoint, type: T['type']): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (message: T) => {
-      if (message.type !== type) return;
-      endpoint.off('message', listener);
-      resolve(message);
-    };
-    endpoint.on('message', listener);
-  });
-}
 
 /** The collector side, in the child: for each round, a collector measuring itself between `start` and `stop`. */
 export async function serveOverloaded(): Promise<void> {
@@ -153,10 +143,10 @@ export async function serveOverloaded(): Promise<void> {
     const collector = await startLimitedCollector(round.capacity);
     try {
       const rssBefore = afterGc().rss;
-      const started = next(process, 'start');
+      const started = nextMessage(process, 'start');
       process.send!({ type: 'ready', address: collector.otlpAddress } satisfies FromCollector);
       await started;
-      const stopped = next(process, 'stop');
+      const stopped = nextMessage(process, 'stop');
       const measure = await measureCollector(collector.registry, rssBefore);
       await stopped;
       process.send!({ type: 'result', result: await measure() } satisfies FromCollector);
@@ -170,14 +160,14 @@ export async function serveOverloaded(): Promise<void> {
 export async function driveOverload(child: ChildProcess, mesh: BuiltMesh, options: BenchOptions): Promise<ScenarioResult> {
   const runs: OverloadRun[] = [];
   for (const round of ROUNDS) {
-    const { address } = await next<Extract<FromCollector, { type: 'ready' }>>(child, 'ready');
+    const { address } = await nextMessage<Extract<FromCollector, { type: 'ready' }>>(child, 'ready');
     const url = `http://${address}/v1/traces`;
     const rps = requestsPerSecond(mesh.set.batchSize);
     const cycle = new PayloadCycle(mesh.set);
     await openLoop(url, cycle, rps, options.warmupMs, OVERLOAD.maxInFlight);
     child.send({ type: 'start' } satisfies ToCollector);
     const load = await openLoop(url, cycle, rps, options.durationMs, OVERLOAD.maxInFlight);
-    const done = next<Extract<FromCollector, { type: 'result' }>>(child, 'result');
+    const done = nextMessage<Extract<FromCollector, { type: 'result' }>>(child, 'result');
     child.send({ type: 'stop' } satisfies ToCollector);
     const { result } = await done;
     runs.push(toRun(`${round.label}, client in another process`, load, mesh.set.batchSize, result));
