@@ -1,12 +1,12 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../../collector/aggregation/aggregator.js';
-import type { KeyValue } from '../../../collector/model/common.js';
 import { Temporality, type Exemplar, type Metric } from '../../../collector/model/metrics.js';
-import { SpanKind, type Span, type TracesData } from '../../../collector/model/traces.js';
+import { SpanKind, type TracesData } from '../../../collector/model/traces.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { parseOpenMetrics, type ExemplarSample } from '../../golden/exposition.js';
 import { T0, TestClock, aggregator, consume, fromPod, ns } from '../../support/proxy-metrics.js';
+import { SCOPE, span, spanId, traceId } from '../exporters/spans.js';
 
 /**
  * Exemplars: each bucket of the span-derived histograms keeps the latest traced request that fell
@@ -16,42 +16,23 @@ import { T0, TestClock, aggregator, consume, fromPod, ns } from '../../support/p
 const BUCKETS = { histogram_buckets: ['5ms', '50ms'] };
 const CONFIG = { span_metrics: BUCKETS, service_graph: BUCKETS, golden: BUCKETS };
 
-const hex = (n: number, digits: number) => n.toString(16).padStart(digits, '0');
-
 interface SpanSpec {
   service: string;
   trace: number;
+  /** The span's number in its trace; span 0 is the root, every other span its child. */
   span: number;
-  parent?: number;
   kind: SpanKind;
   ms: number;
 }
 
+/** One resource (the service) per span, every span named `GET /`. */
 function traces(...specs: SpanSpec[]): TracesData {
   return {
-    resourceSpans: specs.map((x): TracesData['resourceSpans'][number] => {
-      const start = ns(T0);
-      const span: Span = {
-        traceId: hex(x.trace, 32),
-        spanId: hex(x.span, 16),
-        traceState: '',
-        parentSpanId: x.parent === undefined ? '' : hex(x.parent, 16),
-        flags: 1,
-        name: 'GET /',
-        kind: x.kind,
-        startTimeUnixNano: start,
-        endTimeUnixNano: start + BigInt(x.ms * 1e6),
-        attributes: [],
-        droppedAttributesCount: 0,
-        events: [],
-        droppedEventsCount: 0,
-        links: [],
-        droppedLinksCount: 0,
-        status: { code: 0, message: '' },
-      };
-      const attributes: KeyValue[] = [{ key: 'service.name', value: x.service }];
-      return { resource: { attributes, droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: 't', version: '', attributes: [], droppedAttributesCount: 0 }, spans: [span], schemaUrl: '' }], schemaUrl: '' };
-    }),
+    resourceSpans: specs.map((x) => ({
+      resource: { attributes: [{ key: 'service.name', value: x.service }], droppedAttributesCount: 0 },
+      scopeSpans: [{ scope: SCOPE, spans: [span(x.trace, x.span, { kind: x.kind, ms: x.ms, name: 'GET /' })], schemaUrl: '' }],
+      schemaUrl: '',
+    })),
   };
 }
 
@@ -71,7 +52,7 @@ async function exemplars(agg: Aggregator): Promise<Map<string, ExemplarSample>> 
 
 const SPAN_BUCKET = (le: string) =>
   `traces_span_metrics_duration_milliseconds_bucket{le="${le}",service_name="auth",span_kind="SPAN_KIND_SERVER",span_name="GET /",status_code="STATUS_CODE_UNSET"}`;
-const link = (trace: number, span: number) => ({ trace_id: hex(trace, 32), span_id: hex(span, 16) });
+const link = (trace: number, s: number) => ({ trace_id: traceId(trace), span_id: spanId(trace, s) });
 
 describe('exemplars', () => {
   it('span metrics keep the latest request per bucket, at most one per series per second', async () => {
@@ -95,13 +76,13 @@ describe('exemplars', () => {
     const clock = new TestClock();
     const agg = aggregator(clock, CONFIG);
     clock.t = T0 + 1000;
-    consumeSpans(agg, { service: 'web', trace: 7, span: 10, kind: SpanKind.CLIENT, ms: 60 }, { service: 'auth', trace: 7, span: 11, parent: 10, kind: SpanKind.SERVER, ms: 20 });
+    consumeSpans(agg, { service: 'web', trace: 7, span: 0, kind: SpanKind.CLIENT, ms: 60 }, { service: 'auth', trace: 7, span: 1, kind: SpanKind.SERVER, ms: 20 });
 
     const x = await exemplars(agg);
     const edge = 'client="web",client_namespace="default",connection_type="",le="+Inf",server="auth",server_namespace="default",tls="false"';
-    expect(x.get(`traces_service_graph_request_client_seconds_bucket{${edge}}`)).toEqual({ labels: link(7, 10), value: 0.06, timestamp: (T0 + 1000) / 1000 });
+    expect(x.get(`traces_service_graph_request_client_seconds_bucket{${edge}}`)).toEqual({ labels: link(7, 0), value: 0.06, timestamp: (T0 + 1000) / 1000 });
     const serverBucket = edge.replace('le="+Inf"', 'le="0.05"');
-    expect(x.get(`traces_service_graph_request_server_seconds_bucket{${serverBucket}}`)).toEqual({ labels: link(7, 11), value: 0.02, timestamp: (T0 + 1000) / 1000 });
+    expect(x.get(`traces_service_graph_request_server_seconds_bucket{${serverBucket}}`)).toEqual({ labels: link(7, 1), value: 0.02, timestamp: (T0 + 1000) / 1000 });
   });
 
   it("golden latency histograms keep the proxy's own exemplars of traced requests, in seconds", async () => {
@@ -130,7 +111,7 @@ describe('exemplars', () => {
             max: undefined,
             flags: 0,
             // The unsampled request (zero trace id) has no trace to link to.
-            exemplars: [exemplar(hex(5, 32), hex(6, 16), 4), exemplar('0'.repeat(32), hex(8, 16), 30), exemplar(hex(9, 32), hex(10, 16), 36)],
+            exemplars: [exemplar(traceId(5), spanId(5, 6), 4), exemplar('0'.repeat(32), spanId(8, 0), 30), exemplar(traceId(9), spanId(9, 10), 36)],
           },
         ],
       },

@@ -4,7 +4,7 @@
  * groups them back.
  */
 import type { InstrumentationScope, KeyValue, Resource } from '../../../collector/model/common.js';
-import { StatusCode, type Span, type TracesData } from '../../../collector/model/traces.js';
+import { SpanKind, StatusCode, type Span, type TracesData } from '../../../collector/model/traces.js';
 import type { QueuedSpan } from '../../../exporters/jaeger/span-queue.js';
 
 export const RESOURCE: Resource = { attributes: [{ key: 'service.name', value: 'checkout' }], droppedAttributesCount: 0 };
@@ -16,6 +16,10 @@ export interface SpanOptions {
   error?: boolean;
   attributes?: KeyValue[];
   resource?: Resource;
+  /** Default SERVER. */
+  kind?: SpanKind;
+  /** Default `op-T-S`. */
+  name?: string;
 }
 
 /** 32 and 16 hex digits from small numbers, so that a test can name its traces and spans. */
@@ -30,8 +34,8 @@ export function span(t: number, s: number, options: SpanOptions = {}): Span {
     traceState: '',
     parentSpanId: s === 0 ? '' : spanId(t, 0),
     flags: 1,
-    name: `op-${t}-${s}`,
-    kind: 2,
+    name: options.name ?? `op-${t}-${s}`,
+    kind: options.kind ?? SpanKind.SERVER,
     startTimeUnixNano: start,
     endTimeUnixNano: start + BigInt(Math.round((options.ms ?? 5) * 1e6)),
     attributes: options.attributes ?? [],
