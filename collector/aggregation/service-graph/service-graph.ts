@@ -6,10 +6,7 @@ import { workloadOfAddress, type Workload } from '../identity.js';
 import type { SpanFacts } from '../span-facts.js';
 import { SeriesTable, seriesFor, type Series } from '../series-table.js';
 import type { ServiceGraphConfig } from './config.js';
-import { EdgeStore, type PendingEdge } from './store.js';
-
-/** Tempo's `connection_type` label values. */
-export type ConnectionType = '' | 'virtual_node' | 'database' | 'messaging_system';
+import { EdgeStore, type ConnectionType, type Half, type PendingEdge } from './store.js';
 
 /** The client that Tempo and meshtel name for requests whose caller sent no span (a root server span). */
 export const USER_NODE = 'user';
@@ -31,22 +28,6 @@ export interface ObservedEdge {
   seconds: number;
   /** When the request started (the client span's start, else the server's), ms since the epoch. */
   startMs: number;
-}
-
-interface Half {
-  workload: Workload;
-  /** The span's, for exemplars. */
-  traceId: string;
-  spanId: string;
-  seconds: number;
-  startMs: number;
-  failed: boolean;
-  tls: boolean | undefined;
-  weight: number;
-  messaging: boolean;
-  /** For a client half: the node it names as its peer, should it expire unpaired. */
-  peer: string | undefined;
-  peerType: ConnectionType;
 }
 
 interface EdgeSeries extends Series {
@@ -79,7 +60,7 @@ const NO_LABELS: Labels = Object.freeze({});
  * (database, messaging system or `peer.service`-style attribute), else counts as unpaired.
  */
 export class ServiceGraph {
-  private readonly store: EdgeStore<Half, Half>;
+  private readonly store: EdgeStore;
   private readonly edges: SeriesTable<EdgeSeries>;
   private readonly unpaired: SeriesTable<Count>;
   private readonly dropped: SeriesTable<Count>;
@@ -105,7 +86,7 @@ export class ServiceGraph {
     }));
     this.unpaired = new SeriesTable<Count>('traces_service_graph_unpaired_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
     this.dropped = new SeriesTable<Count>('traces_service_graph_dropped_spans', SIDE_LABELS, maxSeries, () => ({ value: 0 }));
-    this.store = new EdgeStore<Half, Half>(
+    this.store = new EdgeStore(
       config.store_ttl,
       config.store_max_items,
       (client, server) => this.complete(client, server),
@@ -218,7 +199,7 @@ export class ServiceGraph {
     });
   }
 
-  private expired(edge: PendingEdge<Half, Half>): void {
+  private expired(edge: PendingEdge): void {
     const client = edge.client;
     if (client === undefined) {
       this.expiredUnpaired++;
