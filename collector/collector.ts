@@ -18,8 +18,12 @@ import { KafkaReceiver } from './receivers/kafka/kafka-receiver.js';
 import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
 import { VERSION } from './version.js';
 
-/** Half-edges expired per turn of the event loop: about 2 µs each, so ~1 ms at a time. */
-const EXPIRE_SLICE = 500;
+/**
+ * Half-edges expired per turn of the event loop: about 2 µs each, so ~0.2 ms at a time. Under
+ * overload most halves expire (their other half was refused), and a request that comes in
+ * meanwhile waits for the slice: at 500 a slice, refusals' p99 was ~0.6 ms higher.
+ */
+const EXPIRE_SLICE = 100;
 
 export interface CollectorOptions {
   logger?: Logger;
