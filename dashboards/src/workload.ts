@@ -3,13 +3,11 @@
  * (split by mTLS), latency, callers and callees, TCP, routes, and links to its traces in Jaeger.
  */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { NS, UNIT, UID, WL, type Panel, jaegerLink, namespaceVariable, newDashboard, quantile, query, rate, row, sel, share, statPanel, timeseriesPanel, workloadVariable } from './common.js';
+import { NS, UNIT, UID, WL, type Panel, jaegerLink, namespaceVariable, newDashboard, quantile, query, rate, row, sel, timeseriesPanel, workloadVariable } from './common.js';
+import { goldenSeries, goldenStats, tcpPanels, type GoldenWords } from './golden-panels.js';
 
 const W = [NS(), WL()];
-const REQ = sel('meshtel_workload_requests_total', ...W);
-const REQ_OK = sel('meshtel_workload_requests_total', ...W, 'classification="success"');
-const REQ_TLS = sel('meshtel_workload_requests_total', ...W, 'tls="true"');
-const BUCKET = sel('meshtel_workload_request_duration_seconds_bucket', ...W);
+const WORKLOAD = { prefix: 'meshtel_workload', matchers: W } as const;
 const INBOUND = sel('meshtel_edge_requests_total', NS('dst_namespace'), WL('dst_workload'));
 const OUTBOUND = sel('meshtel_edge_requests_total', NS('src_namespace'), WL('src_workload'));
 const OUTBOUND_BUCKET = sel('meshtel_edge_request_duration_seconds_bucket', NS('src_namespace'), WL('src_workload'));
@@ -18,80 +16,37 @@ const ROUTES = sel('traces_span_metrics_calls_total', WL('service_name'), 'span_
 const ROUTES_ERR = sel('traces_span_metrics_calls_total', WL('service_name'), 'span_kind="SPAN_KIND_SERVER"', 'status_code="STATUS_CODE_ERROR"');
 const ROUTES_BUCKET = sel('traces_span_metrics_duration_milliseconds_bucket', WL('service_name'), 'span_kind="SPAN_KIND_SERVER"');
 
+/** The shared golden-signal and TCP panels, in this dashboard's words. */
+const SAY: GoldenWords = {
+  success: 'Share of the inbound requests that succeeded, as the workload\u2019s proxies counted them.',
+  rps: 'Inbound requests per second, over all instances.',
+  p99: '99th percentile of the inbound request latency.',
+  mtls: 'Share of the inbound requests that arrived over mutual TLS.',
+  byTls: 'Inbound requests per second, split by whether they arrived over mutual TLS.',
+  successOverTime: 'Share of the inbound requests that succeeded, over time.',
+  latencyTitle: 'Latency p50 / p95 / p99',
+  latency: 'Percentiles of the inbound request latency, as the workload\u2019s proxies measured it.',
+  tcpOpen: 'TCP connections open to the workload (from its clients), summed over its instances.',
+  tcpBytes: 'Bytes per second the workload received and sent over TCP, from its side.',
+  tcpClosed: 'Connections to the workload that closed per second, by outcome (`error`: closed with an error).',
+};
+
 export function workloadDashboard(): dashboard.DashboardBuilder {
-  return newDashboard(UID.workload, 'meshtel / Workload', 'One workload: its inbound golden signals split by mTLS, latency percentiles, who calls it and whom it calls, TCP, routes, and its traces in Jaeger.')
+  const d = newDashboard(UID.workload, 'meshtel / Workload', 'One workload: its inbound golden signals split by mTLS, latency percentiles, who calls it and whom it calls, TCP, routes, and its traces in Jaeger.')
     .withVariable(namespaceVariable(false))
     .withVariable(workloadVariable())
     .link(jaegerLink('Traces of $workload in Jaeger', '${workload}'))
-    .withRow(row('Golden signals'))
-    .withPanel(successStat())
-    .withPanel(rpsStat())
-    .withPanel(p99Stat())
-    .withPanel(mtlsStat())
-    .withPanel(rpsByTls())
-    .withPanel(successRate())
-    .withPanel(latency())
-    .withPanel(certExpiry())
-    .withRow(row('Callers and callees'))
+    .withRow(row('Golden signals'));
+  for (const p of [...goldenStats(WORKLOAD, SAY), ...goldenSeries(WORKLOAD, SAY), certExpiry()]) d.withPanel(p);
+  d.withRow(row('Callers and callees'))
     .withPanel(inboundBySource())
     .withPanel(inboundBySourceSpans())
     .withPanel(outboundByDestination())
     .withPanel(outboundSuccessByDestination())
     .withPanel(outboundP99ByDestination())
-    .withRow(row('TCP'))
-    .withPanel(tcpOpen())
-    .withPanel(tcpBytes())
-    .withPanel(tcpClosed())
-    .withRow(row('Routes (from spans)'))
-    .withPanel(routeRps())
-    .withPanel(routeErrors())
-    .withPanel(routeP99());
-}
-
-function successStat(): Panel {
-  return statPanel(
-    { title: 'Success rate', unit: UNIT.ratio, min: 0, max: 1, description: 'Share of the inbound requests that succeeded, as the workload\u2019s proxies counted them.' },
-    query('A', `sum(${rate(REQ_OK)}) / sum(${rate(REQ)})`, { instant: true }),
-  );
-}
-
-function rpsStat(): Panel {
-  return statPanel({ title: 'Requests', unit: UNIT.rps, description: 'Inbound requests per second, over all instances.' }, query('A', `sum(${rate(REQ)})`, { instant: true }));
-}
-
-function p99Stat(): Panel {
-  return statPanel({ title: 'p99 latency', unit: UNIT.seconds, description: '99th percentile of the inbound request latency.' }, query('A', quantile(0.99, BUCKET), { instant: true }));
-}
-
-function mtlsStat(): Panel {
-  return statPanel(
-    { title: 'mTLS share', unit: UNIT.ratio, min: 0, max: 1, description: 'Share of the inbound requests that arrived over mutual TLS.' },
-    query('A', share(REQ_TLS, REQ), { instant: true }),
-  );
-}
-
-function rpsByTls(): Panel {
-  return timeseriesPanel(
-    { title: 'Requests: mTLS vs plaintext', unit: UNIT.rps, description: 'Inbound requests per second, split by whether they arrived over mutual TLS.' },
-    query('A', `sum(${rate(sel('meshtel_workload_requests_total', ...W, 'tls="true"'))})`, { legend: 'mTLS' }),
-    query('B', `sum(${rate(sel('meshtel_workload_requests_total', ...W, 'tls="false"'))})`, { legend: 'plaintext' }),
-  );
-}
-
-function successRate(): Panel {
-  return timeseriesPanel(
-    { title: 'Success rate', unit: UNIT.ratio, min: 0, max: 1, description: 'Share of the inbound requests that succeeded, over time.' },
-    query('A', `sum(${rate(REQ_OK)}) / sum(${rate(REQ)})`, { legend: 'success rate' }),
-  );
-}
-
-function latency(): Panel {
-  return timeseriesPanel(
-    { title: 'Latency p50 / p95 / p99', unit: UNIT.seconds, description: 'Percentiles of the inbound request latency, as the workload\u2019s proxies measured it.' },
-    query('A', quantile(0.5, BUCKET), { legend: 'p50', exemplar: true }),
-    query('B', quantile(0.95, BUCKET), { legend: 'p95', exemplar: true }),
-    query('C', quantile(0.99, BUCKET), { legend: 'p99', exemplar: true }),
-  );
+    .withRow(row('TCP'));
+  for (const p of tcpPanels(WORKLOAD, SAY)) d.withPanel(p);
+  return d.withRow(row('Routes (from spans)')).withPanel(routeRps()).withPanel(routeErrors()).withPanel(routeP99());
 }
 
 function certExpiry(): Panel {
@@ -135,27 +90,6 @@ function outboundP99ByDestination(): Panel {
   return timeseriesPanel(
     { title: 'Outbound p99 latency by destination', unit: UNIT.seconds, description: '99th percentile latency of the requests to each destination, as this workload\u2019s proxies measured it (network included).' },
     query('A', quantile(0.99, OUTBOUND_BUCKET, ['dst_namespace', 'dst_workload']), { legend: '{{dst_namespace}}/{{dst_workload}}', exemplar: true }),
-  );
-}
-
-function tcpOpen(): Panel {
-  return timeseriesPanel(
-    { title: 'Open TCP connections', unit: UNIT.count, w: 8, description: 'TCP connections open to the workload (from its clients), summed over its instances.' },
-    query('A', `sum(${sel('meshtel_workload_tcp_open_connections', ...W)})`, { legend: 'open' }),
-  );
-}
-
-function tcpBytes(): Panel {
-  return timeseriesPanel(
-    { title: 'TCP bytes', unit: UNIT.bytesPerSecond, w: 8, description: 'Bytes per second the workload received and sent over TCP, from its side.' },
-    query('A', `sum by (direction) (${rate(sel('meshtel_workload_tcp_bytes_total', ...W))})`, { legend: '{{direction}}' }),
-  );
-}
-
-function tcpClosed(): Panel {
-  return timeseriesPanel(
-    { title: 'TCP connections closed', unit: UNIT.perSecond, w: 8, description: 'Connections to the workload that closed per second, by outcome (`error`: closed with an error).' },
-    query('A', `sum by (outcome) (${rate(sel('meshtel_workload_tcp_closed_connections_total', ...W))})`, { legend: '{{outcome}}' }),
   );
 }
 
