@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -8,9 +9,13 @@ import { createHttpApp, listen } from '../../server/http-app.js';
 import { Intake } from '../intake.js';
 import { ReceiverMetrics } from '../receiver-metrics.js';
 import { BodyError, decompressBody, mediaType } from './body.js';
+import { BodyPool } from './body-pool.js';
 import type { OtlpHttpConfig } from './config.js';
 
 export const RECEIVER_NAME = 'otlp_http';
+
+/** Request-body buffers kept for reuse between requests (see BodyPool). */
+const POOLED_BODY_BYTES = 16 * 1024 * 1024;
 
 const MEDIA_TYPES: Record<string, Encoding> = {
   'application/x-protobuf': 'protobuf',
@@ -38,6 +43,7 @@ export class OtlpHttpReceiver implements Lifecycle {
   readonly app: FastifyInstance;
   private readonly metrics: ReceiverMetrics;
   private readonly intake: Intake;
+  private readonly bodies = new BodyPool(POOLED_BODY_BYTES);
   private boundAddress = '';
 
   constructor(
@@ -64,12 +70,13 @@ export class OtlpHttpReceiver implements Lifecycle {
   }
 
   private build(): FastifyInstance {
-    const app = createHttpApp(this.deps.logger, { component: 'receiver', receiver: RECEIVER_NAME }, {
-      bodyLimit: this.config.max_body_size,
-      return503OnClosing: true,
-    });
+    const app = createHttpApp(this.deps.logger, { component: 'receiver', receiver: RECEIVER_NAME }, { return503OnClosing: true });
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser(Object.keys(MEDIA_TYPES), { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    // Bodies are read into pooled buffers, given back once answered (see `handle`).
+    app.addContentTypeParser(Object.keys(MEDIA_TYPES), async (request: FastifyRequest, payload: Readable) => {
+      const length = request.headers['content-length'];
+      return this.bodies.readBody(payload, length === undefined ? undefined : Number(length), this.config.max_body_size);
+    });
 
     // A body the heap could not hold is refused before it is read (its items are never known).
     // Only when its size is declared: a chunked body (the OTel JS exporters send them) reckoned
@@ -92,14 +99,15 @@ export class OtlpHttpReceiver implements Lifecycle {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const encoding = encodingOf(request);
       const signal = signalOf(request);
+      if (error instanceof BodyError) {
+        this.metrics.request(RECEIVER_NAME, signal, outcomeOf(error));
+        return sendStatus(reply, error.status, encoding, error.message);
+      }
       switch (error.code) {
         case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         case 'FST_ERR_CTP_INVALID_TYPE':
           this.metrics.request(RECEIVER_NAME, signal, 'unsupported');
           return sendStatus(reply, 415, encoding, `unsupported Content-Type "${mediaType(request.headers['content-type']).slice(0, 64)}": send application/x-protobuf or application/json`);
-        case 'FST_ERR_CTP_BODY_TOO_LARGE':
-          this.metrics.request(RECEIVER_NAME, signal, 'too_large');
-          return sendStatus(reply, 413, encoding, `body exceeds ${this.config.max_body_size} bytes`);
         default:
           if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
             this.metrics.request(RECEIVER_NAME, signal, 'invalid');
@@ -120,26 +128,35 @@ export class OtlpHttpReceiver implements Lifecycle {
   private async handle(signal: Signal, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const encoding = encodingOf(request);
     const raw = request.body as Buffer;
-    let body: Buffer;
     try {
-      body = await decompressBody(raw, header(request.headers['content-encoding']), this.config.max_body_size);
-    } catch (e) {
-      if (!(e instanceof BodyError)) throw e;
-      this.metrics.request(RECEIVER_NAME, signal, e.status === 413 ? 'too_large' : e.status === 415 ? 'unsupported' : 'invalid');
-      return sendStatus(reply, e.status, encoding, e.message);
-    }
-    const tenant = this.config.tenant_header ? header(request.headers[this.config.tenant_header]) : undefined;
-    const outcome = await this.intake.accept(signal, encoding, body, raw.length, tenant);
-    switch (outcome.kind) {
-      case 'invalid':
-        return sendStatus(reply, 400, encoding, outcome.message);
-      case 'refused':
-        reply.header('retry-after', String(outcome.retryAfterSeconds));
-        return sendStatus(reply, outcome.status, encoding, outcome.message);
-      case 'taken':
-        return send(reply, 200, encoding, exportResponse(signal, encoding, outcome.rejected, outcome.message));
+      let body: Buffer;
+      try {
+        body = await decompressBody(raw, header(request.headers['content-encoding']), this.config.max_body_size);
+      } catch (e) {
+        if (!(e instanceof BodyError)) throw e;
+        this.metrics.request(RECEIVER_NAME, signal, outcomeOf(e));
+        return sendStatus(reply, e.status, encoding, e.message);
+      }
+      const tenant = this.config.tenant_header ? header(request.headers[this.config.tenant_header]) : undefined;
+      const outcome = await this.intake.accept(signal, encoding, body, raw.length, tenant);
+      switch (outcome.kind) {
+        case 'invalid':
+          return sendStatus(reply, 400, encoding, outcome.message);
+        case 'refused':
+          reply.header('retry-after', String(outcome.retryAfterSeconds));
+          return sendStatus(reply, outcome.status, encoding, outcome.message);
+        case 'taken':
+          return send(reply, 200, encoding, exportResponse(signal, encoding, outcome.rejected, outcome.message));
+      }
+    } finally {
+      // Decoding copies what it keeps (strings, bytes), so nothing refers to the body any more.
+      this.bodies.give(raw);
     }
   }
+}
+
+function outcomeOf(e: BodyError): 'too_large' | 'unsupported' | 'invalid' {
+  return e.status === 413 ? 'too_large' : e.status === 415 ? 'unsupported' : 'invalid';
 }
 
 function encodingOf(request: FastifyRequest): Encoding {

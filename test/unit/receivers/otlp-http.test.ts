@@ -6,6 +6,7 @@
  * 429/503 with Retry-After, never 500, and the self-telemetry counting each outcome.
  */
 import { once } from 'node:events';
+import http from 'node:http';
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -33,6 +34,7 @@ import {
 import { otlpHttpConfigSchema } from '../../../collector/receivers/otlp-http/config.js';
 import { OtlpHttpReceiver } from '../../../collector/receivers/otlp-http/receiver.js';
 import { Rng, mutate, parseSeed } from '../../fuzz/mutations.js';
+import { waitFor } from '../../support/processes.js';
 import {
   MESH_WORKLOADS,
   comparable,
@@ -576,6 +578,71 @@ const SUCCESS = 0;
 function exportWith<T>(exporter: { export(items: T, done: (result: ExportResult) => void): void }, items: T): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(items, resolve));
 }
+
+describe('bodies over a socket, read into reused buffers', () => {
+  it('a body the client cuts off is counted invalid, and bodies sent at once after it decode exactly', async () => {
+    const h = harness({ endpoint: '127.0.0.1:0' });
+    const parsing = new Promise<void>((resolve) => {
+      h.receiver.app.addHook('preParsing', (_request, _reply, payload, done) => {
+        resolve();
+        done(null, payload);
+      });
+    });
+    await h.receiver.start();
+    const [host, port] = h.receiver.address.split(':') as [string, string];
+
+    const cut = http.request({ host, port, path: '/v1/traces', method: 'POST', headers: { 'content-type': PROTOBUF, 'content-length': 100_000 } });
+    cut.on('error', () => {}); // its own socket is destroyed below
+    cut.write(meshBodies.protobuf.subarray(0, 1000));
+    await parsing;
+    cut.destroy();
+    await waitFor('the cut-off body counted', async () => ((await counter(h.registry, 'meshtel_receiver_requests_total', { outcome: 'invalid' })) === 1 ? true : undefined), 10_000, 20);
+
+    // Twelve at once, alternating two payloads: each decodes exactly.
+    const copies = Math.ceil((300 * 1024) / meshBodies.protobuf.length);
+    const traces = Buffer.concat(Array<Uint8Array>(copies).fill(meshBodies.protobuf));
+    const metrics = metricBodies.protobuf;
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        fetch(`http://${h.receiver.address}/v1/${i % 2 === 0 ? 'traces' : 'metrics'}`, {
+          method: 'POST',
+          headers: { 'content-type': PROTOBUF },
+          body: i % 2 === 0 ? traces : metrics,
+        }).then((r) => r.status),
+      ),
+    );
+    expect(answers).toEqual(Array(12).fill(200));
+    expect(h.consumer.traces.map((b) => b.items)).toEqual(Array(6).fill(copies * mesh.length));
+    expect(h.consumer.metrics.map((b) => b.items)).toEqual(Array(6).fill(countPoints(decodeMetricsProto(metrics))));
+  });
+});
+
+describe('request bodies in reused buffers', () => {
+  it('a body read while another is still being decoded goes into a buffer of its own', async () => {
+    const h = harness();
+    // Two bodies of the same pooled size (512 KiB), different enough that one written over the
+    // other mid-decode would change its span count or break it. (Concatenated protobuf messages
+    // are one message whose repeated fields add up.)
+    const big = (spans: ReadableSpan[], kib: number) => {
+      const unit = serializeSpans(spans).protobuf;
+      const copies = Math.ceil((kib * 1024) / unit.length);
+      return { body: Buffer.concat(Array<Uint8Array>(copies).fill(unit)), spans: copies * spans.length };
+    };
+    const [a, b] = [big(mesh, 400), big(mesh.slice(1), 270)];
+    // B is sent once A's body has been read, so that B's body is read while A is decoded in slices.
+    let aRead!: () => void;
+    const aIsRead = new Promise<void>((resolve) => (aRead = resolve));
+    h.receiver.app.addHook('preValidation', (request, _reply, done) => {
+      if (request.headers['x-body'] === 'a') aRead();
+      done();
+    });
+    const first = h.receiver.app.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': PROTOBUF, 'x-body': 'a' }, payload: a.body });
+    await aIsRead;
+    const second = h.receiver.app.inject({ method: 'POST', url: '/v1/traces', headers: { 'content-type': PROTOBUF, 'x-body': 'b' }, payload: b.body });
+    expect([(await first).statusCode, (await second).statusCode]).toEqual([200, 200]);
+    expect(h.consumer.traces.map((t) => t.items).sort()).toEqual([a.spans, b.spans].sort());
+  });
+});
 
 describe('official OTLP exporters against a listening receiver', () => {
   let h: Harness;
