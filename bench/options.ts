@@ -18,7 +18,7 @@ export interface BenchOptions {
   only: Scenario[];
 }
 
-export const SCENARIOS = ['ingest-remote', 'ingest-http', 'ingest-inject', 'client', 'decode', 'edges', 'render', 'overload', 'export', 'kafka'] as const;
+export const SCENARIOS = ['ingest-remote', 'ingest-http', 'ingest-inject', 'client', 'decode', 'metrics', 'edges', 'render', 'overload', 'export', 'kafka'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The mesh most measurements use: ~40 services in 4 namespaces, 80 edges. */
@@ -44,6 +44,7 @@ export const SCENARIO_MESH: Record<Scenario, TopologyOptions> = {
   'ingest-inject': INGEST_MESH,
   client: INGEST_MESH,
   decode: INGEST_MESH,
+  metrics: INGEST_MESH,
   edges: EDGES_MESH,
   render: RENDER_MESH,
   overload: INGEST_MESH,

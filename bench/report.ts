@@ -69,7 +69,7 @@ function renderRows(renders: RenderRun[]): string[][] {
 const RENDER_HEADER = ['path', 'p50 ms', 'p99 ms', 'renders', 'series', 'lines', 'KiB'];
 
 function rateRows(runs: RateRun[]): string[][] {
-  return runs.map((r) => [r.label, int(r.spansPerSecond), dec(r.bytesPerSecond / 1e6, 1), dec(r.msPerBatch, 3)]);
+  return runs.map((r) => [r.label, int(r.itemsPerSecond), dec(r.bytesPerSecond / 1e6, 1), dec(r.msPerBatch, 3)]);
 }
 
 /** Spans/s the collector would sustain without the client's cost (times per span add up on one thread). */
@@ -113,7 +113,7 @@ export function formatReport(results: BenchResult[], options: BenchOptions, load
     if (remote !== undefined) out.push(...memoryLines(remote));
     const decoders = results.find((r) => r.scenario === 'decode')?.runs.slice(0, 2) ?? [];
     if (decoders.length > 0) {
-      out.push(`  baseline, decoding the same payloads only (details below): ${decoders.map((d) => `${d.label} ${int(d.spansPerSecond)} spans/s`).join(', ')}`);
+      out.push(`  baseline, decoding the same payloads only (details below): ${decoders.map((d) => `${d.label} ${int(d.itemsPerSecond)} spans/s`).join(', ')}`);
     }
     out.push(
       '  "client in another process": the collector runs alone in its process (its own core); CPU and RSS are that process\'s.',
@@ -129,6 +129,18 @@ export function formatReport(results: BenchResult[], options: BenchOptions, load
   if (decode !== undefined) {
     out.push('Decode and aggregate alone: the same payloads, no HTTP, synchronous loop');
     out.push(...table(['step', 'spans/s', 'MB/s', 'ms/batch'], rateRows(decode.runs)), '');
+  }
+
+  const golden = results.find((r) => r.scenario === 'metrics');
+  if (golden !== undefined) {
+    out.push(
+      'Proxy metrics (the golden-metrics path), decode and aggregate alone: no HTTP, synchronous loop',
+      `  ${golden.proxies} proxies (the ingest mesh's pods), ${golden.payloads} exports of ${dec(golden.pointsPerPayload, 0)} data points ` +
+        `(${dec(golden.bytesPerPayload / 1024, 1)} KiB) each: Linkerd's metric names, recorded through the OTel metrics SDK, serialized by ` +
+        `@opentelemetry/otlp-transformer (generated in ${dec(golden.generationMs / 1000, 1)} s)`,
+      ...table(['step', 'points/s', 'MB/s', 'ms/export'], rateRows(golden.runs)),
+      '',
+    );
   }
 
   const edges = results.find((r) => r.scenario === 'edges');

@@ -45,7 +45,8 @@ export interface IngestRun {
 
 export interface RateRun {
   label: string;
-  spansPerSecond: number;
+  /** Spans or data points, whichever the payloads hold. */
+  itemsPerSecond: number;
   bytesPerSecond: number;
   /** Mean time for one payload (batch). */
   msPerBatch: number;
@@ -101,6 +102,8 @@ export interface OverloadRun {
 export type ScenarioResult =
   | { scenario: 'ingest'; mesh: MeshSummary; runs: IngestRun[] }
   | { scenario: 'decode'; mesh: MeshSummary; runs: RateRun[] }
+  /** The golden-metrics path: what the proxies of the ingest mesh export, decoded and aggregated. */
+  | { scenario: 'metrics'; proxies: number; payloads: number; pointsPerPayload: number; bytesPerPayload: number; generationMs: number; runs: RateRun[] }
   | { scenario: 'edges'; mesh: MeshSummary; run: IngestRun; renders: RenderRun[] }
   | { scenario: 'render'; mesh: MeshSummary; state: AggregationState; renders: RenderRun[] }
   | { scenario: 'overload'; mesh: MeshSummary; run: OverloadRun; control: OverloadRun };

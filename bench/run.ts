@@ -4,7 +4,7 @@
  * memory figures are the collector's and the load's, not payload generation's. The parent prints
  * one report.
  *
- *   node dist/bench/run.js                     every scenario (~1 min)
+ *   node dist/bench/run.js                     every scenario (~2 min)
  *   node dist/bench/run.js --quick             a short smoke run
  *   node dist/bench/run.js --scenario NAME     one scenario in this process, payloads built here
  *                                              too (RSS then includes generation)
@@ -35,6 +35,7 @@ import { exportScenario } from './scenarios/export.js';
 import { clientAlone, ingestInject, ingestOverHttp } from './scenarios/ingest.js';
 import { driveOverload, overloadInProcess, serveOverloaded } from './scenarios/overload.js';
 import { kafkaScenario } from './scenarios/kafka.js';
+import { metricsRates } from './scenarios/metrics.js';
 import { renderMetrics } from './scenarios/render.js';
 
 function runScenario(scenario: Scenario, options: BenchOptions, mesh: BuiltMesh): Promise<BenchResult> | BenchResult {
@@ -48,6 +49,8 @@ function runScenario(scenario: Scenario, options: BenchOptions, mesh: BuiltMesh)
       return clientAlone(options, mesh);
     case 'decode':
       return decodeRates(options, mesh);
+    case 'metrics':
+      return metricsRates(options);
     case 'edges':
       return manyEdges(options, mesh, renderCount(scenario, options));
     case 'render':

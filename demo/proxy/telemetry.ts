@@ -74,7 +74,8 @@ function exporters(options: TelemetryOptions) {
   return { spans, reader, sampler };
 }
 
-function instruments(meter: Meter): ProxyInstruments {
+/** The proxy's instruments on `meter` (also what the benchmark's synthetic proxies record on). */
+export function proxyInstruments(meter: Meter): ProxyInstruments {
   return {
     requests: meter.createCounter('request_total', { description: 'Requests the proxy forwarded.' }),
     responses: meter.createCounter('response_total', { description: 'Responses the proxy forwarded, by classification and status.' }),
@@ -120,7 +121,7 @@ export function sidecarTelemetry(instance: Instance, options: TelemetryOptions):
   return {
     tracer: trace.getTracer(SCOPE),
     meter,
-    instruments: instruments(meter),
+    instruments: proxyInstruments(meter),
     flush: async () => {
       await Promise.all([spans.forceFlush(), reader.forceFlush()]);
     },
@@ -142,7 +143,7 @@ export function nodeProxyTelemetry(instance: Instance, options: TelemetryOptions
   return {
     tracer: tracerProvider.getTracer(SCOPE),
     meter,
-    instruments: instruments(meter),
+    instruments: proxyInstruments(meter),
     flush: async () => {
       await Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
     },
