@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { dec, int } from './measure/format.js';
+import type { GcStats } from './measure/gc.js';
 import type { BenchOptions } from './options.js';
 import { exportReportLines } from './scenarios/export.js';
 import { OVERLOAD } from './scenarios/overload.js';
@@ -208,6 +209,7 @@ function overloadLines(run: OverloadRun, control: OverloadRun, mesh: MeshSummary
     ),
     `  the receiver's own time per answer (body read, counted, answered): refusals p50 ${dec(run.serverRefusalMs.p50, 3)} ms, p99 ${dec(run.serverRefusalMs.p99, 3)} ms; ` +
       `accepted requests p50 ${dec(run.serverAcceptedMs.p50, 2)} ms, p99 ${dec(run.serverAcceptedMs.p99, 2)} ms; in the control: refusals p99 ${dec(control.serverRefusalMs.p99, 3)} ms`,
+    `  the collector's garbage collections: ${gcLine(run.gc)}; in the control: ${gcLine(control.gc)}`,
     `  ${int(run.refusalMs.samples)} refusals (429, Retry-After ${run.retryAfter[0]}..${run.retryAfter[1]} s), ${int(run.acceptedMs.samples)} requests accepted; ` +
       `${int(run.sentSpansPerSecond)} spans/s actually sent (the rest skipped: too many requests in flight)`,
     `  the collector counted ${int(c.received)} spans received = ${int(c.accepted)} accepted + ${int(c.rateLimited)} refused rate_limited + ${int(c.memoryLimited)} memory_limited: ` +
@@ -216,6 +218,7 @@ function overloadLines(run: OverloadRun, control: OverloadRun, mesh: MeshSummary
       `(${mib(run.peak.heapUsed)} used) + ${mib(run.peak.external)} external + rest; after GC ${mib(run.afterGc.rss)}`,
     '  Response times in the table are the client\'s (node:http, keep-alive): they include its own cost and any wait behind an',
     "  accepted request the collector was decoding at the time (one thread), and the garbage collections accepted batches cause.",
+    '  Major collections during the load (more than a few) mark a run in the state bench/README.md describes, with a p99 near 10 ms.',
     `  The control sends the same load to a collector that accepts nothing (capacity ${OVERLOAD.controlCapacity} span/s): its client-side refusal times are`,
     "  what this machine's client, loopback and shared cores cost, the floor under the first row's. The receiver's own time starts",
     '  once a request\'s headers are parsed: it leaves out the client and the wait before that, not waits while the body arrives.',
@@ -223,6 +226,12 @@ function overloadLines(run: OverloadRun, control: OverloadRun, mesh: MeshSummary
   ];
 }
 
+
+/** Counts and longest pauses of a run's garbage collections. */
+function gcLine(gc: GcStats): string {
+  return `${gc.young.count} young (longest ${dec(gc.young.maxMs, 2)} ms), ${gc.major.count} major (longest ${dec(gc.major.maxMs, 2)} ms; ` +
+    `${gc.incremental.count} incremental marking pauses, longest ${dec(gc.incremental.maxMs, 2)} ms)`;
+}
 
 function verdictLines(ingest: IngestRun[], edges: IngestRun | undefined, renders: RenderRun[], overload?: { run: OverloadRun; control: OverloadRun }): string[] {
   const out: string[] = [];

@@ -1,5 +1,6 @@
 import type { ExportScenarioResult } from './scenarios/export.js';
 import type { KafkaScenarioResult } from './scenarios/kafka.js';
+import type { GcStats } from './measure/gc.js';
 import type { LoadResult } from './measure/load.js';
 import type { Memory } from './measure/memory.js';
 import type { Latency } from './measure/stats.js';
@@ -97,6 +98,8 @@ export interface OverloadRun {
   rssBefore: number;
   afterGc: Memory;
   counters: OverloadCounters;
+  /** The collector process's garbage collections over the measured phase. */
+  gc: GcStats;
 }
 
 export type ScenarioResult =

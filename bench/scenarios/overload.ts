@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { Collector } from '../../collector/collector.js';
 import { configSchema } from '../../collector/config/schema.js';
 import { nextMessage } from '../ipc.js';
+import { GcSampler } from '../measure/gc.js';
 import { afterGc, RssSampler } from '../measure/memory.js';
 import { openLoop, type OpenLoopResult } from '../measure/open-loop.js';
 import { cpuCores, latency } from '../measure/stats.js';
@@ -108,6 +109,7 @@ interface CollectorSide {
   counters: OverloadCounters;
   serverRefusalMs: OverloadRun['serverRefusalMs'];
   serverAcceptedMs: OverloadRun['serverAcceptedMs'];
+  gc: OverloadRun['gc'];
 }
 
 function toRun(label: string, load: OpenLoopResult, spansPerRequest: number, collector: CollectorSide): OverloadRun {
@@ -206,18 +208,21 @@ export async function overloadInProcess(options: BenchOptions, mesh: BuiltMesh):
 }
 
 /**
- * Starts measuring the collector (CPU, RSS, its counters, the receiver's answer times) in this
+ * Starts measuring the collector (CPU, RSS, GC, its counters, the receiver's answer times) in this
  * process; the function returned stops and reports.
  */
 async function measureCollector(registry: Registry, rssBefore: number): Promise<() => Promise<CollectorSide>> {
   const before = await counters(registry);
   resetServerTimes();
   const sampler = new RssSampler().start();
+  const gc = new GcSampler().start();
   const cpuStart = process.cpuUsage();
   const t0 = performance.now();
   return async () => {
     const cpu = cpuCores(cpuStart, performance.now() - t0);
     const peak = sampler.stop();
+    // Before afterGc(), whose forced collections are not the load's.
+    const collections = gc.stop();
     return {
       cpu,
       peak,
@@ -226,6 +231,7 @@ async function measureCollector(registry: Registry, rssBefore: number): Promise<
       counters: since(before, await counters(registry)),
       serverRefusalMs: latency(serverTimes.refused),
       serverAcceptedMs: latency(serverTimes.accepted),
+      gc: collections,
     };
   };
 }
