@@ -2,12 +2,12 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { proxyInstruments, type ProxyInstruments } from '../../demo/proxy/telemetry.js';
 import { Random } from './random.js';
-import type { Pod, Service, Topology } from './topology.js';
+import type { Service, Topology } from './topology.js';
 
 /** One proxy's metric export: an OTLP/protobuf `ExportMetricsServiceRequest`, as it would POST it. */
 export interface MetricsPayload {
   bytes: Buffer;
-  /** Data points (a histogram's buckets are one point). */
+  /** Data points (a histogram point, all its buckets, is one). */
   points: number;
 }
 
@@ -15,7 +15,6 @@ export interface MetricsPayloadSet {
   payloads: MetricsPayload[];
   /** Proxies (pods), each exporting once per round. */
   proxies: number;
-  rounds: number;
   points: number;
   bytes: number;
   generationMs: number;
@@ -51,7 +50,7 @@ export async function buildMetricsPayloads(topology: Topology, options: MetricsP
   const started = performance.now();
   const rnd = new Random(options.seed);
   const callers = callersOf(topology);
-  const proxies: { pod: Pod; service: Service; reader: CollectingReader; provider: MeterProvider; instruments: ProxyInstruments }[] = [];
+  const proxies: { service: Service; reader: CollectingReader; provider: MeterProvider; instruments: ProxyInstruments }[] = [];
   for (const service of topology.services) {
     for (const pod of service.pods) {
       const reader = new CollectingReader();
@@ -63,7 +62,7 @@ export async function buildMetricsPayloads(topology: Topology, options: MetricsP
       for (const { caller } of callers.get(service) ?? []) {
         instruments.openConnections.add(1 + rnd.int(4), inbound(service, caller));
       }
-      proxies.push({ pod, service, reader, provider, instruments });
+      proxies.push({ service, reader, provider, instruments });
     }
   }
 
@@ -87,7 +86,6 @@ export async function buildMetricsPayloads(topology: Topology, options: MetricsP
   return {
     payloads,
     proxies: proxies.length,
-    rounds: options.rounds,
     points: payloads.reduce((n, p) => n + p.points, 0),
     bytes: payloads.reduce((n, p) => n + p.bytes.length, 0),
     generationMs: performance.now() - started,
