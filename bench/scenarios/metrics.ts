@@ -21,7 +21,7 @@ const REQUESTS_PER_PEER = 40;
  * protobufjs baseline, by our decoder, and taken through the receiver's steps (decode, validate
  * and count, aggregate) with the time of each. Payloads are replayed in export order, every
  * proxy's rounds in turn; when the cycle starts over, each cumulative series goes back to its
- * first value, which the aggregation takes as a proxy restart (one point in ROUNDS).
+ * first value, which the aggregation takes as a proxy restart (one point per series and cycle).
  */
 export async function metricsRates(options: BenchOptions): Promise<ScenarioResult> {
   const set = await buildMetricsPayloads(buildTopology(INGEST_MESH), { rounds: options.quick ? 4 : ROUNDS, requestsPerPeer: REQUESTS_PER_PEER, seed: 31 });
