@@ -20,6 +20,14 @@ const COMMIT_EVERY = 10;
 /** Spans per Kafka message at most: a trace of the flood has two spans, ended in one export batch or two. */
 const SPANS_PER_MESSAGE = 2;
 
+/**
+ * Spans the gateway refused because Kafka did not acknowledge them in time: their clients resend
+ * them, and a write that landed late is then in Kafka twice (at least once, on the gateway's side).
+ */
+function resentBy(gatewayFinal: Samples): number {
+  return sum(gatewayFinal, 'meshtel_kafka_produce_failed_items_total', { topic: 'otlp_spans' });
+}
+
 /** A collector config (YAML) for these tests: quick expiry, quick refusals, small commit intervals. */
 function writeConfig(dir: string, extra = ''): string {
   const file = join(dir, `meshtel-${Math.random().toString(36).slice(2)}.yaml`);
@@ -126,8 +134,7 @@ describe('an aggregator killed with SIGKILL mid-stream', () => {
     // Redelivered: at most COMMIT_EVERY - 1 messages per partition the dead one held; resent by
     // clients: writes that timed out while the cluster hung but landed after it came back.
     const held = sum(lastWords, 'meshtel_kafka_assigned_partitions', { topic: 'otlp_spans' });
-    const resent = sum(gatewayFinal, 'meshtel_kafka_produce_failed_items_total', { topic: 'otlp_spans' });
-    expect(duplicates).toBeLessThanOrEqual((COMMIT_EVERY - 1) * held * SPANS_PER_MESSAGE + resent);
+    expect(duplicates).toBeLessThanOrEqual((COMMIT_EVERY - 1) * held * SPANS_PER_MESSAGE + resentBy(gatewayFinal));
     // The gateway wrote each span it acknowledged; the SDK resent what it was refused.
     expect(sum(gatewayFinal, 'meshtel_kafka_produced_items_total', { topic: 'otlp_spans' })).toBe(sum(gatewayFinal, 'meshtel_receiver_accepted_spans_total', { receiver: 'otlp_http' }));
   });
@@ -135,14 +142,14 @@ describe('an aggregator killed with SIGKILL mid-stream', () => {
 
 /**
  * A flood through a gateway to `initial` aggregators, whose group `change` changes mid-stream;
- * resolves once the group committed everything.
+ * resolves once the group committed everything, with the gateway's final metrics.
  */
 async function rebalanceMidStream(
   name: string,
   extraConfig: string,
   initial: number,
   change: (common: string[], members: CollectorProcess[]) => Promise<void>,
-): Promise<{ ended: number; members: CollectorProcess[]; cleanup: () => void }> {
+): Promise<{ ended: number; members: CollectorProcess[]; gatewayFinal: Samples; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), `meshtel-kafka-${name}-`));
   const kafka = await MockKafka.start(3);
   const common = ['--config', writeConfig(dir, extraConfig), '--kafka-brokers', kafka.bootstrap, '--admin-endpoint', '127.0.0.1:0'];
@@ -160,13 +167,14 @@ async function rebalanceMidStream(
   await sending;
   await web.shutdown();
   await waitFor('the consumer group to commit everything', async () => ((await kafka.groupLag(GROUP, TOPICS)) === 0 ? true : undefined), 30_000, 250);
-  return { ended: web.ended.size, members, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { ended: web.ended.size, members, gatewayFinal: await scrape(gateway.admin), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 describe('an aggregator leaving mid-stream (SIGTERM)', () => {
   let ended: number;
   let leaverLast: Samples;
   let stayerFinal: Samples;
+  let gatewayFinal: Samples;
   let cleanup = () => {};
 
   beforeAll(async () => {
@@ -179,8 +187,7 @@ describe('an aggregator leaving mid-stream (SIGTERM)', () => {
       leaverLast = await scrape(leaver.admin);
       expect(await leaver.process.exited).toBe(0);
     });
-    ended = run.ended;
-    cleanup = run.cleanup;
+    ({ ended, cleanup, gatewayFinal } = run);
     stayerFinal = await scrape(run.members[1]!.admin);
   });
 
@@ -189,11 +196,15 @@ describe('an aggregator leaving mid-stream (SIGTERM)', () => {
     cleanup();
   });
 
-  test('the leaver finished its batch and committed before giving its partitions up: nothing lost, nothing counted twice', () => {
+  test('the leaver finished its batch and committed before giving its partitions up: nothing lost, nothing read twice', () => {
     expect(ended).toBeGreaterThan(1000);
     expect(calls(leaverLast, 'shop-web')).toBeGreaterThan(0);
     expect(calls(stayerFinal, 'shop-web')).toBeGreaterThan(0);
-    expect(calls(leaverLast, 'shop-web') + calls(stayerFinal, 'shop-web')).toBe(ended);
+    const counted = calls(leaverLast, 'shop-web') + calls(stayerFinal, 'shop-web');
+    expect(counted).toBeGreaterThanOrEqual(ended);
+    // The only duplicates allowed are the gateway's, not the group's: a write it timed out on (a
+    // loaded machine) may land in Kafka all the same while its client resends it.
+    expect(counted - ended).toBeLessThanOrEqual(resentBy(gatewayFinal));
     expect(sum(stayerFinal, 'meshtel_kafka_assigned_partitions', { topic: 'otlp_spans' })).toBe(4);
   });
 });
@@ -201,6 +212,7 @@ describe('an aggregator leaving mid-stream (SIGTERM)', () => {
 describe('an aggregator joining mid-stream', () => {
   let ended: number;
   let final: Samples[];
+  let gatewayFinal: Samples;
   let cleanup = () => {};
 
   beforeAll(async () => {
@@ -210,8 +222,7 @@ describe('an aggregator joining mid-stream', () => {
       members.push(joiner);
       await waitFor('the new aggregator to consume', async () => (sum(await scrape(joiner.admin), 'meshtel_kafka_consumed_messages_total', { topic: 'otlp_spans' }) >= 10 ? true : undefined), 60_000, 100);
     });
-    ended = run.ended;
-    cleanup = run.cleanup;
+    ({ ended, cleanup, gatewayFinal } = run);
     final = await Promise.all(run.members.map((a) => scrape(a.admin)));
   });
 
@@ -228,9 +239,10 @@ describe('an aggregator joining mid-stream', () => {
     // Kafka accepts commits while a group prepares to rebalance; librdkafka's mock cluster
     // refuses them as soon as a member asks to join. The partitions that move then carry at
     // most COMMIT_EVERY - 1 processed but uncommitted messages each to the new member; what
-    // stays is skipped by the first (meshtel_kafka_redelivered_messages_total).
+    // stays is skipped by the first (meshtel_kafka_redelivered_messages_total). And the gateway's
+    // timed-out writes that landed anyway, as in the other tests.
     const moved = sum(final[1]!, 'meshtel_kafka_assigned_partitions', { topic: 'otlp_spans' });
-    expect(counted - ended).toBeLessThanOrEqual((COMMIT_EVERY - 1) * moved * SPANS_PER_MESSAGE);
+    expect(counted - ended).toBeLessThanOrEqual((COMMIT_EVERY - 1) * moved * SPANS_PER_MESSAGE + resentBy(gatewayFinal));
     expect(sum(final[0]!, 'meshtel_kafka_rebalances_total')).toBeGreaterThanOrEqual(2);
   });
 });
